@@ -1,0 +1,36 @@
+/* autodiff.h — reverse-mode differentiation of a forward graph into a training graph.
+ *
+ * kn_autodiff turns the forward graph of a spec (ending in g->loss) into the whole training step,
+ * in the same IR: forward with BatchNorm on batch statistics (except frozen BN in eval mode),
+ * backward for every trainable parameter, running-statistics updates, and the optimizer update
+ * (SGD with momentum/Nesterov/weight decay, Adam, AdamW; PyTorch semantics). The learning rate
+ * (g->lr) and the step count (g->step) become run-time inputs, so schedules need no recompile.
+ *
+ * Frozen parameters get no gradient, no optimizer state, and backward stops where nothing
+ * trainable lies upstream; activations that only such paths would need are not saved.
+ *
+ * Value names: gradient of parameter P is "grad:P"; optimizer state "P.momentum_buffer",
+ * "P.exp_avg", "P.exp_avg_sq" (PyTorch's state names).
+ */
+#ifndef KN_AUTODIFF_H
+#define KN_AUTODIFF_H
+
+#include <stdint.h>
+
+#include "diag.h"
+#include "ir.h"
+#include "train.h"
+
+typedef struct kn_autodiff_report {
+  int64_t saved_bytes;      /* forward activations the backward reads (what training must keep) */
+  int trainable_params;     /* parameter tensors updated */
+  int frozen_params;        /* parameter tensors with no gradient */
+  int backward_nodes;       /* backward and update nodes added */
+  int skipped_nodes;        /* forward nodes whose backward was not built (nothing trainable upstream) */
+} kn_autodiff_report;
+
+/* Rewrites g in place; false with diagnostics when the graph has no loss or an op has no
+ * gradient rule. rep may be NULL. */
+bool kn_autodiff(kn_graph *g, const kn_train_config *cfg, kn_autodiff_report *rep, kn_diag *d);
+
+#endif
