@@ -280,7 +280,7 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
   case KN_OP_CHANNEL_MAX_GRAD:
     return one(&c, S(&c, 1));
   case KN_OP_SLICE_CHANNELS: {
-    int64_t off = kn_node_int(n, KN_ATTR_OFFSET), cnt = kn_node_int(n, KN_NUM_ATTRS);
+    int64_t off = kn_node_int(n, KN_ATTR_OFFSET), cnt = kn_node_int(n, KN_ATTR_COUNT);
     KN_ASSERT(x.rank == 4 && off + cnt <= x.d[1]);
     return one(&c, kn_shape4(x.d[0], cnt, x.d[2], x.d[3]));
   }
