@@ -33,4 +33,15 @@ typedef struct kn_autodiff_report {
  * gradient rule. rep may be NULL. */
 bool kn_autodiff(kn_graph *g, const kn_train_config *cfg, kn_autodiff_report *rep, kn_diag *d);
 
+/* Runs kn_autodiff on a copy of the forward graph `fwd` (left unchanged) and fills rep; with
+ * ignore_freeze every parameter counts as trainable (the "without freezing" figure of
+ * `kiln check`). False with diagnostics as kn_autodiff. */
+bool kn_autodiff_measure(const kn_graph *fwd, const kn_train_config *cfg, bool ignore_freeze,
+                         kn_autodiff_report *rep, kn_diag *d);
+
+/* Saved activations of a training graph: forward values (activations, batch statistics) read by
+ * a backward node (n->fwd >= 0, not an update). Parameters and data inputs are not counted. */
+bool kn_autodiff_is_saved(const kn_graph *g, int value);
+int64_t kn_autodiff_saved_bytes(const kn_graph *g); /* sum over saved values, 4 bytes an element */
+
 #endif
