@@ -1,0 +1,109 @@
+/* kn_gpu.h — what every kiln GPU kernel includes: thread indices, warp reductions and math.
+ *
+ * Kernels are plain C with one signature,
+ *     void kn_gk_NAME(const long *i, const float *f, void *const *p);
+ * where i holds the integer arguments (shapes, flags), f the float arguments (eps, momentum) and
+ * p the buffers. Each kernel documents its three lists above its definition. Kernels loop over
+ * their work with a grid stride (kn_for) or a warp stride (kn_for_warp, for reductions), so any
+ * grid is correct; the compiler picks the grid from the work size.
+ *
+ * Built two ways:
+ *   - for nvptx64 (clang -target nvptx64-nvidia-cuda): the compiler embeds the bitcode and calls
+ *     each kernel from a wrapper where i and f are constants, so the shapes fold into the code;
+ *   - for the host with KN_GPU_EMULATE: tests run the same source on CPU threads that emulate
+ *     one warp (tests/ptx/emu.c provides the kn_emu_* functions).
+ * Control flow around warp shuffles must be warp-uniform (the same for all 32 lanes).
+ */
+#ifndef KN_GPU_H
+#define KN_GPU_H
+
+#ifdef __NVPTX__
+static inline long kn_gtid(void) {
+  return (long)__nvvm_read_ptx_sreg_ctaid_x() * __nvvm_read_ptx_sreg_ntid_x() + __nvvm_read_ptx_sreg_tid_x();
+}
+static inline long kn_gsize(void) { return (long)__nvvm_read_ptx_sreg_nctaid_x() * __nvvm_read_ptx_sreg_ntid_x(); }
+static inline float kn_shfl_xor(float v, int m) { return __nvvm_shfl_sync_bfly_f32(0xffffffffu, v, m, 31); }
+static inline int kn_shfl_xor_i(int v, int m) { return __nvvm_shfl_sync_bfly_i32(0xffffffffu, v, m, 31); }
+static inline float kn_exp(float x) { return __nvvm_ex2_approx_f(x * 1.44269504088896341f); }
+static inline float kn_exp2(float x) { return __nvvm_ex2_approx_f(x); }
+static inline float kn_log(float x) { return __nvvm_lg2_approx_f(x) * 0.693147180559945309f; }
+static inline float kn_sqrt(float x) { return __nvvm_sqrt_rn_f(x); }
+#define KN_INF __builtin_inff()
+#else
+#include <math.h>
+long kn_emu_gtid(void);
+long kn_emu_gsize(void);
+float kn_emu_shfl_xor(float v, int m);
+int kn_emu_shfl_xor_i(int v, int m);
+static inline long kn_gtid(void) { return kn_emu_gtid(); }
+static inline long kn_gsize(void) { return kn_emu_gsize(); }
+static inline float kn_shfl_xor(float v, int m) { return kn_emu_shfl_xor(v, m); }
+static inline int kn_shfl_xor_i(int v, int m) { return kn_emu_shfl_xor_i(v, m); }
+static inline float kn_exp(float x) { return expf(x); }
+static inline float kn_exp2(float x) { return exp2f(x); }
+static inline float kn_log(float x) { return logf(x); }
+static inline float kn_sqrt(float x) { return sqrtf(x); }
+#define KN_INF INFINITY
+#endif
+
+/* Grid-stride loop over [0, n): one element per thread per round. */
+#define kn_for(k, n) for (long k = kn_gtid(); k < (n); k += kn_gsize())
+/* Warp-stride loop over [0, n): one element per warp per round (uniform across the warp). */
+#define kn_for_warp(k, n) for (long k = kn_gtid() >> 5; k < (n); k += kn_gsize() >> 5)
+
+static inline int kn_lane(void) { return (int)(kn_gtid() & 31); }
+
+/* Sum / max over the 32 lanes; every lane gets the result. */
+static inline float kn_warp_sum(float v) {
+  for (int m = 16; m; m >>= 1) v += kn_shfl_xor(v, m);
+  return v;
+}
+static inline float kn_warp_max(float v) {
+  for (int m = 16; m; m >>= 1) {
+    float o = kn_shfl_xor(v, m);
+    v = o > v ? o : v;
+  }
+  return v;
+}
+static inline int kn_warp_min_i(int v) {
+  for (int m = 16; m; m >>= 1) {
+    int o = kn_shfl_xor_i(v, m);
+    v = o < v ? o : v;
+  }
+  return v;
+}
+
+/* ---- reductions over a 4-d tensor: id = input dims, od = output dims (od[k] == id[k] or 1) ---- */
+
+/* Offset in the input of output element o (row-major over od). */
+static inline long kn_red_base(const long *id, const long *od, long o) {
+  long off = 0, stride = 1;
+  for (int k = 3; k >= 0; k--) {
+    long c = o % od[k];
+    o /= od[k];
+    off += c * stride;
+    stride *= id[k];
+  }
+  return off;
+}
+/* Offset of reduced element r (row-major over the dims where od is 1). */
+static inline long kn_red_off(const long *id, const long *od, long r) {
+  long off = 0, stride = 1;
+  for (int k = 3; k >= 0; k--) {
+    if (od[k] == 1) {
+      long c = r % id[k];
+      r /= id[k];
+      off += c * stride;
+    }
+    stride *= id[k];
+  }
+  return off;
+}
+static inline long kn_red_count(const long *id, const long *od) {
+  long n = 1;
+  for (int k = 0; k < 4; k++)
+    if (od[k] == 1) n *= id[k];
+  return n;
+}
+
+#endif

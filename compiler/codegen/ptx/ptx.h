@@ -1,0 +1,80 @@
+/* ptx.h — the GPU backend: a graph lowered to kernel launches and emitted as PTX for NVIDIA GPUs.
+ *
+ * Every node becomes one or more launches of a kernel written in C (kernels/, compiled to NVPTX
+ * bitcode at build time and embedded in the compiler). Each launch gets a wrapper entry
+ * (`.entry kn_<node>_<k>`) that calls the kernel with its shapes as constants, so LLVM's
+ * `default<O3>` folds them into the code (the Glow "libjit" route). Grid and block sizes are
+ * fixed at compile time. The PTX targets sm_80 with PTX ISA 7.5: CUDA 13's ptxas and driver accept
+ * it for sm_80 (A100) up to sm_120, including sm_90 (H100/H200).
+ *
+ *   kn_ptx_options o; kn_ptx_options_default(&o);
+ *   kn_ptx_program *prog;
+ *   if (!kn_ptx_compile_graph(g, &o, &prog, &d)) { kn_diag_print(&d, stderr); ... }
+ *   fwrite(prog->ptx, 1, prog->ptx_len, f);            // the module text
+ *   for (int k = 0; k < prog->n_calls; k++) ...        // launches in execution order
+ *   kn_ptx_program_dispose(prog);
+ *
+ * A launch passes, as kernel parameters, one device pointer per entry of `p` that is not -1, in
+ * order: the buffer of that graph value (f32 or i32, dense NCHW). Update ops write their
+ * parameters in place. The runtime (runtime/cuda) owns the buffers.
+ */
+#ifndef KN_PTX_H
+#define KN_PTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "ir.h"
+
+#define KN_PTX_MAX_I 20
+#define KN_PTX_MAX_F 8
+#define KN_PTX_MAX_P 10
+#define KN_PTX_BLOCK 256    /* threads per block of every launch */
+#define KN_PTX_MAX_GRID 65535 /* kernels loop with a grid stride, so capping the grid is safe */
+
+typedef struct kn_ptx_options {
+  const char *cpu;      /* "sm_80" */
+  const char *features; /* "+ptx75" */
+  int opt_level;        /* 0: no IR optimisation (debugging), else default<O3> */
+} kn_ptx_options;
+
+void kn_ptx_options_default(kn_ptx_options *o);
+
+/* One kernel launch. The kernel's arguments are the three lists i, f, p (see kernels/kn_gpu.h). */
+typedef struct kn_ptx_call {
+  int node;                  /* graph node it implements */
+  const char *kernel;        /* C kernel, e.g. "kn_gk_conv2d" (static string) */
+  char entry[32];            /* PTX entry, "kn_<node>_<k>" */
+  int64_t i[KN_PTX_MAX_I];   /* integer arguments (constants in the PTX) */
+  int n_i;
+  float f[KN_PTX_MAX_F];     /* float arguments (constants in the PTX) */
+  int n_f;
+  int p[KN_PTX_MAX_P];       /* buffers: graph value ids, -1 for none (NULL, not a parameter) */
+  int n_p;
+  int64_t threads;           /* work size: threads that have something to do */
+  unsigned grid, block;      /* 1-d launch shape */
+} kn_ptx_call;
+
+typedef struct kn_ptx_program {
+  kn_ptx_call *calls; /* in execution order; owned */
+  int n_calls, cap_calls;
+  char *ptx;          /* NUL-terminated PTX text, NULL until emitted; owned */
+  size_t ptx_len;
+} kn_ptx_program;
+
+/* Lowers every live node of g (in order) to calls; shapes must be inferred. False with a
+ * diagnostic when g uses something the backend cannot lower (e.g. a non-f32 step count). */
+bool kn_ptx_lower_graph(const kn_graph *g, kn_ptx_program *prog, kn_diag *d);
+/* Builds the wrappers, optimises and emits prog->ptx. */
+bool kn_ptx_emit_program(kn_ptx_program *prog, const kn_ptx_options *o, kn_diag *d);
+/* Both of the above; *out is the caller's to dispose (NULL on failure). */
+bool kn_ptx_compile_graph(const kn_graph *g, const kn_ptx_options *o, kn_ptx_program **out, kn_diag *d);
+void kn_ptx_program_dispose(kn_ptx_program *prog);
+
+/* The embedded kernel bitcode (every kernels/ source, linked into one module). */
+extern const unsigned char kn_ptx_kernels_bc[];
+extern const unsigned char kn_ptx_kernels_bc_end[];
+
+#endif
