@@ -1,0 +1,63 @@
+/* cmd_dump.c — `kiln dump FILE [--format=text|dot]`: prints the forward graph of a spec with
+ * kn_graph_print_text or kn_graph_print_dot (render the latter with `dot -Tsvg`). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "spec.h"
+
+/* Shared with `kiln check` (cmd_check.c). */
+int kn_cli_spec_option(const char *cmd, int argc, char **argv, int *i, kn_spec_options *o);
+kn_spec *kn_cli_load_spec(const char *file, const kn_spec_options *o);
+
+static void usage(FILE *f) {
+  fputs("usage: kiln dump [options] FILE\n\n"
+        "Prints the forward graph of a model spec: values (inputs, parameters, running statistics)\n"
+        "and nodes with their attributes and output shapes.\n\n"
+        "options:\n"
+        "  --format=text|dot  text (default) or Graphviz DOT; render DOT with 'dot -Tsvg'\n"
+        "  --batch N          batch size (overrides train.batch_size)\n"
+        "  --input HxW        input height and width (overrides train.input_size)\n"
+        "  -h, --help         show this help\n",
+        f);
+}
+
+int kn_cmd_dump(int argc, char **argv) {
+  const char *file = NULL, *format = "text";
+  kn_spec_options o = {0};
+  for (int i = 1, r; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      return KN_EXIT_OK;
+    }
+    if (!strncmp(a, "--format=", 9)) format = a + 9;
+    else if (!strcmp(a, "--format") && i + 1 < argc) format = argv[++i];
+    else if ((r = kn_cli_spec_option("dump", argc, argv, &i, &o)) != 0) {
+      if (r < 0) return KN_EXIT_USAGE;
+    } else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "kiln dump: unknown or incomplete option '%s'\nRun 'kiln dump --help' for usage.\n", a);
+      return KN_EXIT_USAGE;
+    } else if (file) {
+      fprintf(stderr, "kiln dump: more than one FILE ('%s' and '%s')\n", file, a);
+      return KN_EXIT_USAGE;
+    } else {
+      file = a;
+    }
+  }
+  if (strcmp(format, "text") && strcmp(format, "dot")) {
+    fprintf(stderr, "kiln dump: unknown format '%s' (use text or dot)\n", format);
+    return KN_EXIT_USAGE;
+  }
+  if (!file) {
+    usage(stderr);
+    return KN_EXIT_USAGE;
+  }
+  kn_spec *s = kn_cli_load_spec(file, &o);
+  if (!s) return KN_EXIT_USER;
+  if (!strcmp(format, "dot")) kn_graph_print_dot(s->graph, stdout);
+  else kn_graph_print_text(s->graph, stdout);
+  kn_spec_dispose(s);
+  return KN_EXIT_OK;
+}
