@@ -1,0 +1,168 @@
+/* test_safetensors.c — safetensors round trip (F32/I64/U8/I32, scalar and empty tensors,
+ * metadata with escapes), hand-made corrupt headers (length, JSON syntax, dtype, offsets out of
+ * range, wrong span, overlap, duplicates, trailing text, missing keys), a truncated file, and
+ * dtype/shape/name errors of kn_st_copy. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "kn_safetensors.h"
+
+static char path[64];
+
+static void write_raw(const char *header, size_t data_bytes) {
+  FILE *f = fopen(path, "wb");
+  uint64_t n = strlen(header);
+  unsigned char len8[8];
+  for (int i = 0; i < 8; i++) len8[i] = (unsigned char)(n >> (8 * i));
+  fwrite(len8, 1, 8, f);
+  fwrite(header, 1, n, f);
+  for (size_t i = 0; i < data_bytes; i++) fputc((int)i, f);
+  fclose(f);
+}
+
+/* Reads path and returns whether it failed with a message containing want. */
+static bool fails_with(const char *want) {
+  kn_st_file f;
+  kn_error err = {{0}};
+  if (kn_st_read(&f, path, &err)) {
+    kn_st_free(&f);
+    fprintf(stderr, "expected failure '%s', but the file was accepted\n", want);
+    return false;
+  }
+  if (!strstr(err.msg, want)) fprintf(stderr, "message '%s' lacks '%s'\n", err.msg, want);
+  return strstr(err.msg, want) != NULL && strstr(err.msg, path) != NULL;
+}
+
+static void test_round_trip(void) {
+  float w[6] = {1.5f, -2, 3.25f, 0, 1e-7f, -1e30f};
+  int64_t steps[4] = {1, -2, 1ll << 40, 7};
+  uint8_t bytes[5] = {0, 1, 2, 254, 255};
+  int32_t ints[3] = {-1, 0, 65536};
+  float scalar = 0.125f;
+  kn_st_writer wr;
+  kn_error err = {{0}};
+  kn_st_writer_init(&wr);
+  CHECK(kn_st_writer_add(&wr, "layer1.0.conv1.weight", KN_ST_F32, 2, (int64_t[]){2, 3}, w, &err));
+  CHECK(kn_st_writer_add(&wr, "opt.step", KN_ST_I64, 1, (int64_t[]){4}, steps, &err));
+  CHECK(kn_st_writer_add(&wr, "rng", KN_ST_U8, 1, (int64_t[]){5}, bytes, &err));
+  CHECK(kn_st_writer_add(&wr, "ints", KN_ST_I32, 1, (int64_t[]){3}, ints, &err));
+  CHECK(kn_st_writer_add(&wr, "lr", KN_ST_F32, 0, NULL, &scalar, &err));
+  CHECK(kn_st_writer_add(&wr, "empty \"quoted\"", KN_ST_F32, 2, (int64_t[]){0, 4}, NULL, &err));
+  CHECK(!kn_st_writer_add(&wr, "rng", KN_ST_U8, 1, (int64_t[]){5}, bytes, &err) && strstr(err.msg, "twice"));
+  CHECK(!kn_st_writer_add(&wr, "__metadata__", KN_ST_U8, 1, (int64_t[]){5}, bytes, &err) && strstr(err.msg, "reserved"));
+  kn_st_writer_set_meta(&wr, "epoch", "2");
+  kn_st_writer_set_meta(&wr, "note", "a \"b\"\n\\c");
+  kn_st_writer_set_meta(&wr, "epoch", "3"); /* replaces */
+  CHECK(kn_st_writer_write(&wr, path, &err));
+  kn_st_writer_free(&wr);
+  char tmp[96];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  CHECK(access(tmp, F_OK) != 0);
+
+  kn_st_file f;
+  CHECK(kn_st_read(&f, path, &err));
+  if (failures) {
+    fprintf(stderr, "%s\n", err.msg);
+    return;
+  }
+  CHECK(f.n == 6 && f.n_meta == 2);
+  CHECK(strcmp(kn_st_meta(&f, "epoch"), "3") == 0 && strcmp(kn_st_meta(&f, "note"), "a \"b\"\n\\c") == 0);
+  CHECK(kn_st_meta(&f, "missing") == NULL);
+  const kn_st_tensor *t = kn_st_find(&f, "layer1.0.conv1.weight");
+  CHECK(t && t->dtype == KN_ST_F32 && t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 3 && t->numel == 6);
+  CHECK(t && ((uintptr_t)(t->data - f.buf) % 8) == 0); /* aligned data region */
+  float w2[6];
+  CHECK(kn_st_copy(&f, "layer1.0.conv1.weight", KN_ST_F32, 2, (int64_t[]){2, 3}, w2, &err));
+  CHECK(memcmp(w, w2, sizeof w) == 0);
+  int64_t s2[4];
+  CHECK(kn_st_copy(&f, "opt.step", KN_ST_I64, 1, (int64_t[]){4}, s2, &err) && memcmp(s2, steps, sizeof s2) == 0);
+  uint8_t b2[5];
+  CHECK(kn_st_copy(&f, "rng", KN_ST_U8, 1, NULL, b2, &err) && memcmp(b2, bytes, 5) == 0);
+  int32_t i2[3];
+  CHECK(kn_st_copy(&f, "ints", KN_ST_I32, 1, (int64_t[]){3}, i2, &err) && memcmp(i2, ints, sizeof i2) == 0);
+  float sc = 0;
+  CHECK(kn_st_copy(&f, "lr", KN_ST_F32, 0, NULL, &sc, &err) && sc == 0.125f);
+  t = kn_st_find(&f, "empty \"quoted\"");
+  CHECK(t && t->numel == 0 && t->nbytes == 0);
+  /* wrong dtype, wrong shape, missing */
+  CHECK(!kn_st_copy(&f, "layer1.0.conv1.weight", KN_ST_I32, 2, NULL, i2, &err) &&
+        strstr(err.msg, "has dtype F32, expected I32"));
+  CHECK(!kn_st_copy(&f, "layer1.0.conv1.weight", KN_ST_F32, 2, (int64_t[]){3, 2}, w2, &err) &&
+        strstr(err.msg, "shape [2, 3], expected [3, 2]"));
+  CHECK(!kn_st_copy(&f, "fc.weight", KN_ST_F32, 0, NULL, w2, &err) && strstr(err.msg, "missing tensor 'fc.weight'"));
+  kn_st_free(&f);
+  /* truncation: the last tensor's end falls past the data */
+  struct stat st;
+  stat(path, &st);
+  CHECK(truncate(path, st.st_size - 4) == 0);
+  CHECK(fails_with("outside"));
+  CHECK(truncate(path, 5) == 0);
+  CHECK(fails_with("too short"));
+  /* writing into a missing directory fails cleanly */
+  kn_st_writer_init(&wr);
+  CHECK(!kn_st_writer_write(&wr, "/nonexistent/dir/x.safetensors", &err) && strstr(err.msg, "cannot write"));
+  kn_st_writer_free(&wr);
+}
+
+static void test_corrupt(void) {
+  write_raw("{}", 0);
+  kn_st_file f;
+  kn_error err;
+  CHECK(kn_st_read(&f, path, &err) && f.n == 0);
+  kn_st_free(&f);
+  write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}  ", 8);
+  CHECK(kn_st_read(&f, path, &err) && f.n == 1);
+  kn_st_free(&f);
+  /* header length larger than the file */
+  FILE *fp = fopen(path, "wb");
+  fwrite("\xff\x00\x00\x00\x00\x00\x00\x00{}", 1, 10, fp);
+  fclose(fp);
+  CHECK(fails_with("header length 255 exceeds"));
+  write_raw("[1, 2]", 0);
+  CHECK(fails_with("expected '{'"));
+  write_raw("{\"a\":{\"dtype\":\"F32", 0);
+  CHECK(fails_with("unterminated string"));
+  write_raw("{\"a\":{\"dtype\":\"F8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2);
+  CHECK(fails_with("unknown dtype 'F8'"));
+  write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4);
+  CHECK(fails_with("outside the 4-byte data region"));
+  write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 12);
+  CHECK(fails_with("span 8 bytes"));
+  write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+            "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[6,10]}}",
+            12);
+  CHECK(fails_with("overlap"));
+  write_raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},"
+            "\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[2,4]}}",
+            4);
+  CHECK(fails_with("appears twice"));
+  write_raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}} x", 2);
+  CHECK(fails_with("unexpected text"));
+  write_raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[2]}}", 2);
+  CHECK(fails_with("lacks \"data_offsets\""));
+  write_raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[-2],\"data_offsets\":[0,2]}}", 2);
+  CHECK(fails_with("non-negative integer"));
+  write_raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2],\"extra\":1}}", 2);
+  CHECK(fails_with("unknown key 'extra'"));
+  write_raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,2]}}", 6);
+  CHECK(fails_with("outside"));
+  write_raw("{\"__metadata__\":{\"k\":3}}", 0);
+  CHECK(fails_with("expected '\"'"));
+  write_raw("{\"__metadata__\":{\"k\":\"\\u00e9\\n\"}}", 0);
+  CHECK(kn_st_read(&f, path, &err) && strcmp(kn_st_meta(&f, "k"), "\xc3\xa9\n") == 0);
+  kn_st_free(&f);
+  write_raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[99999999999999999999],\"data_offsets\":[0,2]}}", 2);
+  CHECK(fails_with("too large"));
+  CHECK(!kn_st_read(&f, "/nonexistent.safetensors", &err) && strstr(err.msg, "cannot open"));
+}
+
+int main(void) {
+  snprintf(path, sizeof path, "/tmp/kn_st_%ld.safetensors", (long)getpid());
+  test_round_trip();
+  test_corrupt();
+  unlink(path);
+  return check_report();
+}
