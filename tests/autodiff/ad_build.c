@@ -95,3 +95,13 @@ void adb_head(kn_graph *g, int x, int classes) {
   g->labels = kn_graph_add_input(g, "labels", KN_DT_I32, kn_shape1(n));
   g->loss = adb_binary(g, KN_OP_NLL_LOSS, "loss", g->output, g->labels);
 }
+
+int adb_separate(kn_graph *g, const char *kind, int x) {
+  char *name = kn_fmt("sep.%s.%d", kind, g->n_vals);
+  int r = kn_graph_add_input(g, name, KN_DT_F32, g->vals[x].shape);
+  free(name);
+  char *node = kn_fmt("sep%d", r);
+  int y = adb_binary(g, KN_OP_ADD, node, x, r);
+  free(node);
+  return y;
+}

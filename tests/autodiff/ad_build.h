@@ -24,6 +24,11 @@ int adb_binary(kn_graph *g, kn_op op, const char *name, int a, int b);
 int adb_linear(kn_graph *g, const char *name, int x, int out, bool bias);
 int adb_upsample(kn_graph *g, const char *name, int x, int scale, int mode);
 int adb_concat(kn_graph *g, const char *name, const int *xs, int n);
+/* x + an input "sep.<kind>.<n>" of x's shape that the finite-difference tests fill with offsets
+ * keeping a kinked op clear of its kinks (fd.c): kind "relu" (+-1, away from 0), "window" (distinct
+ * within every 3x3 window), "channel" (distinct across channels), "global" (one clear maximum per
+ * channel). */
+int adb_separate(kn_graph *g, const char *kind, int x);
 /* flatten (if rank 4) -> linear `fc` -> log_softmax -> nll_loss; adds the labels input and sets
  * g->labels, g->output, g->loss. */
 void adb_head(kn_graph *g, int x, int classes);
