@@ -82,7 +82,8 @@ static bool window(ctx *c, kn_shape x, int64_t *oh, int64_t *ow, bool dilated) {
     o[i] = (in[i] + 2 * p[i] - span) / s[i] + 1;
     if (in[i] + 2 * p[i] < span || o[i] < 1) {
       char a[64], b[64];
-      snprintf(b, sizeof b, "%lldx%lld", (long long)k[0], (long long)k[1]);
+      snprintf(b, sizeof b, "%lldx%lld", (long long)kn_node_pair(n, KN_ATTR_KERNEL, 0),
+               (long long)kn_node_pair(n, KN_ATTR_KERNEL, 1)); /* k[1] is not set yet when i == 0 */
       return fail(c, "use a smaller kernel or more padding, or a larger input",
                   "input %s is smaller than the %s window", kn_shape_str(x, a), b);
     }
