@@ -39,6 +39,13 @@ typedef struct kn_interp kn_interp;
 void *kn_interp_data(kn_interp *it, int value);
 const kn_graph *kn_interp_graph(const kn_interp *it);
 
+/* taps.c: a linear map given by a visitor that calls tap(ctx, out_at, in_at, weight) for every
+ * tap, where out_at indexes the op's forward output and in_at its forward input. Runs it on
+ * input 0 into output 0 (transpose: the gradient, dy in, dx out). */
+typedef void (*kn_tap_fn)(void *ctx, int64_t out_at, int64_t in_at, double wgt);
+typedef void (*kn_tap_visitor)(const kn_kargs *a, kn_tap_fn tap, void *ctx);
+void kn_k_run_taps(const kn_kargs *a, kn_tap_visitor visit, bool transpose);
+
 /* conv.c */
 void kn_k_conv2d(const kn_kargs *a);
 void kn_k_conv2d_grad_input(const kn_kargs *a);

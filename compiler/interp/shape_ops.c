@@ -1,10 +1,8 @@
 /* shape_ops.c — reference data-movement ops: concat along channels and its gradient
  * slice_channels, flatten/reshape (plain copies in NCHW order), and integer-factor upsampling
  * (nearest, and bilinear with align_corners=False as PyTorch) with its gradient. */
-#include <stdlib.h>
 #include <string.h>
 
-#include "../support/util.h"
 #include "kernels.h"
 
 /* in: x_0..x_{k-1} [N,C_i,H,W] -> y[N,sum C_i,H,W] */
@@ -53,58 +51,35 @@ static void bilinear_src(int64_t dst, int64_t scale, int64_t size, int64_t *i0, 
   *l1 = src - (double)*i0;
 }
 
-/* Visits every (output pixel, input pixel, weight) of an upsample of planes [P,H,W] by s. */
-typedef void (*tap_fn)(void *ctx, int64_t out_at, int64_t in_at, double wgt);
-
-static void upsample_taps(const kn_node *n, int64_t P, int64_t H, int64_t W, tap_fn fn, void *ctx) {
-  int64_t s = kn_node_int(n, KN_ATTR_SCALE), Ho = H * s, Wo = W * s;
-  bool bilinear = kn_node_int(n, KN_ATTR_MODE) == KN_MODE_BILINEAR;
+/* The taps of an upsample by s; the small (forward input) shape is input 0's forward, output 0's
+ * for the gradient. */
+static void upsample_taps(const kn_kargs *a, kn_tap_fn tap, void *ctx) {
+  bool grad = a->n->op == KN_OP_UPSAMPLE_GRAD;
+  kn_shape small = grad ? kn_k_oshape(a, 0) : kn_k_ishape(a, 0);
+  int64_t P = small.d[0] * small.d[1], H = small.d[2], W = small.d[3];
+  int64_t s = kn_node_int(a->n, KN_ATTR_SCALE), Ho = H * s, Wo = W * s;
+  bool bilinear = kn_node_int(a->n, KN_ATTR_MODE) == KN_MODE_BILINEAR;
   for (int64_t p = 0; p < P; p++)
     for (int64_t oh = 0; oh < Ho; oh++)
       for (int64_t ow = 0; ow < Wo; ow++) {
         int64_t out_at = (p * Ho + oh) * Wo + ow;
         if (!bilinear) {
-          fn(ctx, out_at, (p * H + oh / s) * W + ow / s, 1.0);
+          tap(ctx, out_at, (p * H + oh / s) * W + ow / s, 1.0);
           continue;
         }
         int64_t h0, h1, w0, w1;
         double lh, lw;
         bilinear_src(oh, s, H, &h0, &h1, &lh);
         bilinear_src(ow, s, W, &w0, &w1, &lw);
-        fn(ctx, out_at, (p * H + h0) * W + w0, (1 - lh) * (1 - lw));
-        fn(ctx, out_at, (p * H + h0) * W + w1, (1 - lh) * lw);
-        fn(ctx, out_at, (p * H + h1) * W + w0, lh * (1 - lw));
-        fn(ctx, out_at, (p * H + h1) * W + w1, lh * lw);
+        tap(ctx, out_at, (p * H + h0) * W + w0, (1 - lh) * (1 - lw));
+        tap(ctx, out_at, (p * H + h0) * W + w1, (1 - lh) * lw);
+        tap(ctx, out_at, (p * H + h1) * W + w0, lh * (1 - lw));
+        tap(ctx, out_at, (p * H + h1) * W + w1, lh * lw);
       }
 }
 
-typedef struct {
-  const float *src;
-  double *dst;
-} tap_ctx;
-
-static void tap_forward(void *c, int64_t out_at, int64_t in_at, double wgt) {
-  tap_ctx *t = c;
-  t->dst[out_at] += wgt * t->src[in_at];
-}
-
-static void tap_backward(void *c, int64_t out_at, int64_t in_at, double wgt) {
-  tap_ctx *t = c;
-  t->dst[in_at] += wgt * t->src[out_at];
-}
-
-static void upsample_run(const kn_kargs *a, kn_shape small, bool backward) {
-  int64_t P = small.d[0] * small.d[1], H = small.d[2], W = small.d[3];
-  int64_t n_out = kn_shape_numel(kn_k_oshape(a, 0));
-  tap_ctx t = {kn_k_in(a, 0), kn_xcalloc((size_t)n_out, sizeof(double))};
-  upsample_taps(a->n, P, H, W, backward ? tap_backward : tap_forward, &t);
-  float *y = kn_k_out(a, 0);
-  for (int64_t i = 0; i < n_out; i++) y[i] = (float)t.dst[i];
-  free(t.dst);
-}
-
 /* x[N,C,H,W] -> y[N,C,H*s,W*s] */
-void kn_k_upsample(const kn_kargs *a) { upsample_run(a, kn_k_ishape(a, 0), false); }
+void kn_k_upsample(const kn_kargs *a) { kn_k_run_taps(a, upsample_taps, false); }
 
 /* dy[N,C,H*s,W*s] -> dx[N,C,H,W] */
-void kn_k_upsample_grad(const kn_kargs *a) { upsample_run(a, kn_k_oshape(a, 0), true); }
+void kn_k_upsample_grad(const kn_kargs *a) { kn_k_run_taps(a, upsample_taps, true); }
