@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autodiff.h"
 #include "diag.h"
 #include "spec.h"
 #include "util.h"
@@ -73,6 +74,30 @@ static void line_param_size(const kn_spec *s, char *out, size_t n) {
   snprintf(out, n, "%.2f MB", (double)t * 4 / 1e6);
 }
 
+/* Activations the training graph keeps for its backward (kn_autodiff_saved_bytes), with and,
+ * when the spec freezes layers, without freezing. */
+static void bytes_str(int64_t v, char *out, size_t n) {
+  char b[32];
+  const char *unit = v >= (1 << 30) ? "GiB" : v >= (1 << 20) ? "MiB" : "KiB";
+  double scale = v >= (1 << 30) ? 1 << 30 : v >= (1 << 20) ? 1 << 20 : 1 << 10;
+  snprintf(out, n, "%.2f %s (%s bytes)", (double)v / scale, unit, with_commas(v, b));
+}
+static void line_saved(const kn_spec *s, char *out, size_t n) {
+  kn_autodiff_report r, all;
+  kn_diag d;
+  kn_diag_init(&d);
+  char a[64], b[64];
+  if (!kn_autodiff_measure(s->graph, &s->train, false, &r, &d)) snprintf(out, n, "- (no training graph)");
+  else if (r.frozen_params == 0) bytes_str(r.saved_bytes, out, n);
+  else if (!kn_autodiff_measure(s->graph, &s->train, true, &all, &d)) bytes_str(r.saved_bytes, out, n);
+  else {
+    bytes_str(r.saved_bytes, a, sizeof a);
+    bytes_str(all.saved_bytes, b, sizeof b);
+    snprintf(out, n, "%s; without freezing %s", a, b);
+  }
+  kn_diag_free(&d);
+}
+
 static const struct {
   const char *label;
   summary_fn fn;
@@ -83,6 +108,7 @@ static const struct {
     {"Input shape", line_input},
     {"Output shape", line_output},
     {"Params size", line_param_size},
+    {"Saved activations", line_saved},
 };
 
 /* Parameters counted on the row of the first node that uses them (shared ones once). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autodiff.h"
 #include "diag.h"
 #include "spec.h"
 
@@ -17,6 +18,7 @@ static void usage(FILE *f) {
         "and nodes with their attributes and output shapes.\n\n"
         "options:\n"
         "  --format=text|dot  text (default) or Graphviz DOT; render DOT with 'dot -Tsvg'\n"
+        "  --after=autodiff   the training graph (forward, backward, updates) instead\n"
         "  --batch N          batch size (overrides train.batch_size)\n"
         "  --input HxW        input height and width (overrides train.input_size)\n"
         "  -h, --help         show this help\n",
@@ -24,7 +26,7 @@ static void usage(FILE *f) {
 }
 
 int kn_cmd_dump(int argc, char **argv) {
-  const char *file = NULL, *format = "text";
+  const char *file = NULL, *format = "text", *after = NULL;
   kn_spec_options o = {0};
   for (int i = 1, r; i < argc; i++) {
     const char *a = argv[i];
@@ -33,6 +35,7 @@ int kn_cmd_dump(int argc, char **argv) {
       return KN_EXIT_OK;
     }
     if (!strncmp(a, "--format=", 9)) format = a + 9;
+    else if (!strncmp(a, "--after=", 8)) after = a + 8;
     else if (!strcmp(a, "--format") && i + 1 < argc) format = argv[++i];
     else if ((r = kn_cli_spec_option("dump", argc, argv, &i, &o)) != 0) {
       if (r < 0) return KN_EXIT_USAGE;
@@ -50,12 +53,27 @@ int kn_cmd_dump(int argc, char **argv) {
     fprintf(stderr, "kiln dump: unknown format '%s' (use text or dot)\n", format);
     return KN_EXIT_USAGE;
   }
+  if (after && strcmp(after, "autodiff")) {
+    fprintf(stderr, "kiln dump: unknown pass '%s' for --after (known: autodiff)\n", after);
+    return KN_EXIT_USAGE;
+  }
   if (!file) {
     usage(stderr);
     return KN_EXIT_USAGE;
   }
   kn_spec *s = kn_cli_load_spec(file, &o);
   if (!s) return KN_EXIT_USER;
+  if (after) {
+    kn_diag d;
+    kn_diag_init(&d);
+    bool ok = kn_autodiff(s->graph, &s->train, NULL, &d);
+    kn_diag_print(&d, stderr);
+    kn_diag_free(&d);
+    if (!ok) {
+      kn_spec_dispose(s);
+      return KN_EXIT_USER;
+    }
+  }
   if (!strcmp(format, "dot")) kn_graph_print_dot(s->graph, stdout);
   else kn_graph_print_text(s->graph, stdout);
   kn_spec_dispose(s);
