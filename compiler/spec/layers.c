@@ -45,9 +45,14 @@ static entry *find(scope *s, const char *name) {
 
 static bool add_entry(kn_sp *c, scope *s, const char *name, int value, kn_loc loc, kn_sp_node layer, int nf, int nl) {
   entry *old = find(s, name);
-  if (old || !strcmp(name, "input") || (s->labels >= 0 && !strcmp(name, "labels"))) {
-    char hint[128] = "'input' and 'labels' are reserved";
-    if (old) snprintf(hint, sizeof hint, "first defined at line %d, column %d", old->loc.line, old->loc.col);
+  if (!strcmp(name, "input") || !strcmp(name, "labels")) {
+    kn_diag_error(c->d, loc, "'input' and 'labels' name the data; choose another name", "layer name '%s' is reserved",
+                  name);
+    return false;
+  }
+  if (old) {
+    char hint[128];
+    snprintf(hint, sizeof hint, "first defined at line %d, column %d", old->loc.line, old->loc.col);
     kn_diag_error(c->d, loc, hint, "duplicate layer name '%s'", name);
     return false;
   }
