@@ -1,0 +1,78 @@
+/* codegen_cpu.h — the CPU backend: graphs -> one LLVM module -> object file / executable.
+ *
+ * Each entry point is a graph (the inference graph as "forward", the autodiff graph as
+ * "train_step", or any graph a test builds). Every node becomes a call to a C kernel from the
+ * embedded bitcode library (kernels/), specialised with constant shapes in a per-shape wrapper and
+ * optimised with O3 for the target CPU; nodes with enough work run on the runtime's thread pool.
+ * Persistent values (params, state, consts) share one layout across entry points, matched by
+ * name; transient values live at offsets planned by kn_memplan_build in each entry's work arena.
+ * The object also holds the descriptor `kn_model` (runtime/exe/kilnrt.h).
+ *
+ *   kn_cpu_entry e[] = {{"forward", infer_graph}, {"train_step", train_graph}};
+ *   kn_cpu_options o; kn_cpu_options_defaults(&o);
+ *   kn_cpu_module *m = kn_cpu_compile("resnet50", e, 2, &o, &d);
+ *   kn_cpu_emit(m, KN_EMIT_OBJ, "model.o", &d);
+ *   kn_cpu_write_header(m, "model.h", &d);
+ *   kn_cpu_link_exe("model.o", "model", &d);
+ *   kn_cpu_module_dispose(m);
+ */
+#ifndef KN_CODEGEN_CPU_H
+#define KN_CODEGEN_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "ir.h"
+
+typedef struct kn_cpu_options {
+  const char *cpu;      /* target CPU; NULL = the host's */
+  const char *features; /* target features; NULL = the host's (or the CPU's defaults with --cpu) */
+  int opt_level;        /* 0..3 */
+  bool keep_grads;      /* gradients of parameters stay live to the end and are exported */
+  bool export_all;      /* every activation is exported (tests) */
+} kn_cpu_options;
+
+typedef struct kn_cpu_entry {
+  const char *name; /* C identifier; the function is kn_model_<name> */
+  kn_graph *g;      /* must outlive the module */
+} kn_cpu_entry;
+
+typedef struct kn_cpu_entry_stats {
+  int64_t work_size, naive_size, peak_live;
+  int nodes, calls, parallel_calls;
+} kn_cpu_entry_stats;
+
+typedef struct kn_cpu_stats {
+  int64_t persist_size;
+  int64_t params_total, params_trainable;
+  int kernels; /* distinct specialised kernel instances */
+  kn_cpu_entry_stats entry[8];
+  int n_entries;
+  double ms_lower, ms_opt; /* building IR, running the O-level pipeline */
+} kn_cpu_stats;
+
+typedef enum { KN_EMIT_OBJ, KN_EMIT_ASM, KN_EMIT_LLVM } kn_emit_kind;
+
+typedef struct kn_cpu_module kn_cpu_module;
+
+void kn_cpu_options_defaults(kn_cpu_options *o);
+/* NULL with diagnostics when the target cannot be set up or an entry cannot be lowered. */
+kn_cpu_module *kn_cpu_compile(const char *model_name, const kn_cpu_entry *entries, int n_entries,
+                              const kn_cpu_options *o, kn_diag *d);
+const kn_cpu_stats *kn_cpu_module_stats(const kn_cpu_module *m);
+void kn_cpu_print_stats(const kn_cpu_module *m, FILE *f);
+/* Writes the object, assembly or LLVM IR (temp file + rename). */
+bool kn_cpu_emit(kn_cpu_module *m, kn_emit_kind kind, const char *path, kn_diag *d);
+/* The C header describing the ABI: entry points, region sizes, tensor names, shapes, offsets. */
+bool kn_cpu_write_header(const kn_cpu_module *m, const char *path, kn_diag *d);
+void kn_cpu_module_dispose(kn_cpu_module *m);
+
+/* Links obj with the executable runtime (runtime/exe) using the system C compiler; the linker's
+ * message becomes a diagnostic. */
+bool kn_cpu_link_exe(const char *obj, const char *out, kn_diag *d);
+/* Where the runtime library was found (for messages); NULL if nowhere. */
+const char *kn_cpu_runtime_lib(void);
+
+#endif

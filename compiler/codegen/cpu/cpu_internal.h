@@ -1,0 +1,75 @@
+/* cpu_internal.h — private to the CPU backend: the code generation state shared by the target
+ * setup (cpu_target.c), per-op lowering (cpu_lower.c), the module builder (cpu_module.c) and the
+ * header writer (cpu_header.c). */
+#ifndef KN_CPU_INTERNAL_H
+#define KN_CPU_INTERNAL_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "codegen_cpu.h"
+
+/* One row of a tensor table (persist region or an entry's work region). */
+typedef struct kn_cg_tensor {
+  char *name;
+  int role;   /* KN_ROLE_* of kilnrt.h */
+  int region; /* KN_REGION_* */
+  const kn_value *v;
+  int64_t offset;
+} kn_cg_tensor;
+
+typedef struct kn_cg_table {
+  kn_cg_tensor *t;
+  int n, cap;
+} kn_cg_table;
+
+typedef struct kn_cg {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTargetMachineRef tm;
+  char *triple, *cpu, *features;
+  int opt_level;
+  LLVMTypeRef i8, i8p, i32, i64, f32, f64, voidt, wrap_ty, pfor_ty;
+  LLVMValueRef pfor; /* kn_parallel_for */
+  /* Specialised wrappers: key "kernel(c0,c1,...)" -> function. */
+  struct { char *key; LLVMValueRef fn; } *wraps;
+  int n_wraps, cap_wraps;
+  /* The entry function being built. */
+  const kn_graph *g;
+  LLVMValueRef fn, persist, work, ptrs; /* ptrs: alloca [KN_CG_MAXPTR x i8*] */
+  const int64_t *persist_off;           /* per value id of g, -1 if not persistent */
+  const int64_t *work_off;              /* per value id of g, -1 if not planned */
+  int calls, parallel_calls;
+} kn_cg;
+
+#define KN_CG_MAXPTR 16
+
+/* cpu_target.c */
+bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d);
+void kn_cg_optimize(kn_cg *cg); /* attributes, kernel linkage, the default<On> pipeline */
+bool kn_cg_emit(kn_cg *cg, kn_emit_kind kind, const char *path, kn_diag *d);
+void kn_cg_dispose(kn_cg *cg);
+void kn_cg_set_target_attrs(kn_cg *cg, LLVMValueRef fn);
+
+/* cpu_lower.c */
+/* Pointer to the data of value v in the current entry function. */
+LLVMValueRef kn_cg_ptr(kn_cg *cg, int v);
+/* Calls kernel `name` on ptrs with constant arguments c (converted to each parameter's type),
+ * over `items` work items (parallel when > 1). */
+void kn_cg_call(kn_cg *cg, const char *name, const int *vals, int n_vals, const double *c, int n_c, int64_t items);
+/* Lowers one node into the current entry function. */
+void kn_cg_lower_node(kn_cg *cg, const kn_node *n);
+
+/* cpu_module.c: read access for the header writer */
+const char *kn_cpu_module_name(const kn_cpu_module *m);
+int kn_cpu_module_batch(const kn_cpu_module *m);
+const kn_cg_table *kn_cpu_module_persist(const kn_cpu_module *m);
+int kn_cpu_module_n_entries(const kn_cpu_module *m);
+const char *kn_cpu_module_entry_name(const kn_cpu_module *m, int i);
+const kn_cg_table *kn_cpu_module_entry_table(const kn_cpu_module *m, int i);
+
+/* cpu_header.c */
+char *kn_cg_c_ident(const char *s); /* upper-case C identifier from a tensor name; caller frees */
+
+#endif

@@ -1,0 +1,112 @@
+/* gemm.h — the SGEMM core shared by the convolution and linear kernels: panel packing and a
+ * register-blocked 6x32 micro-kernel written with clang vector extensions (two 16-float vectors
+ * per row: zmm registers under AVX-512, pairs of ymm under AVX2).
+ *
+ * Operands are described by strides, so one routine serves A, A^T, B and B^T:
+ *   A(i, r) = A[i * ars + r * acs]   (M x K)
+ *   B(r, j) = B[r * brs + j * bcs]   (K x N), packed into strips Bp[s][r][0..NR) zero-padded.
+ * Everything here is static inline: after specialisation every stride and size is a constant.
+ */
+#ifndef KN_GEMM_H
+#define KN_GEMM_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "kn_kernels.h"
+
+typedef float kn_v16 __attribute__((vector_size(64), aligned(4)));
+#define KN_INLINE static inline __attribute__((always_inline))
+
+/* C[0..mr, 0..nr) (+)= A(mr x kc) * Bp(kc x NR strip). */
+KN_INLINE void kn_ukernel(int64_t kc, const float *A, int64_t ars, int64_t acs, int64_t mr,
+                          const float *Bp, float *C, int64_t ldc, int64_t nr, int acc) {
+  kn_v16 c[KN_MR][2];
+  const float *a[KN_MR];
+  for (int i = 0; i < KN_MR; i++) {
+    c[i][0] = (kn_v16){0};
+    c[i][1] = (kn_v16){0};
+    a[i] = A + (i < mr ? i : mr - 1) * ars;
+  }
+  for (int64_t r = 0; r < kc; r++) {
+    kn_v16 b0 = *(const kn_v16 *)(Bp + r * KN_NR);
+    kn_v16 b1 = *(const kn_v16 *)(Bp + r * KN_NR + 16);
+    for (int i = 0; i < KN_MR; i++) {
+      float ai = a[i][r * acs];
+      c[i][0] = c[i][0] + ai * b0;
+      c[i][1] = c[i][1] + ai * b1;
+    }
+  }
+  if (mr == KN_MR && nr == KN_NR) {
+    for (int i = 0; i < KN_MR; i++) {
+      kn_v16 *d0 = (kn_v16 *)(C + i * ldc), *d1 = (kn_v16 *)(C + i * ldc + 16);
+      if (acc) {
+        *d0 = *d0 + c[i][0];
+        *d1 = *d1 + c[i][1];
+      } else {
+        *d0 = c[i][0];
+        *d1 = c[i][1];
+      }
+    }
+    return;
+  }
+  float t[KN_MR][KN_NR] __attribute__((aligned(64)));
+  for (int i = 0; i < KN_MR; i++) {
+    *(kn_v16 *)&t[i][0] = c[i][0];
+    *(kn_v16 *)&t[i][16] = c[i][1];
+  }
+  for (int64_t i = 0; i < mr; i++)
+    for (int64_t j = 0; j < nr; j++) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
+}
+
+/* C[0..m, 0..nc) (+)= A(m x kc) * Bp, Bp holding ceil(nc / NR) strips of kc x NR. */
+KN_INLINE void kn_gemm_panel(int64_t m, int64_t nc, int64_t kc, const float *A, int64_t ars,
+                             int64_t acs, const float *Bp, float *C, int64_t ldc, int acc) {
+  for (int64_t s = 0; s * KN_NR < nc; s++) {
+    int64_t nr = nc - s * KN_NR < KN_NR ? nc - s * KN_NR : KN_NR;
+    for (int64_t i = 0; i < m; i += KN_MR) {
+      int64_t mr = m - i < KN_MR ? m - i : KN_MR;
+      kn_ukernel(kc, A + i * ars, ars, acs, mr, Bp + s * kc * KN_NR, C + i * ldc + s * KN_NR, ldc, nr, acc);
+    }
+  }
+}
+
+/* Packs B(r0.., j0..) of kc x nc from a strided matrix into strips. */
+KN_INLINE void kn_pack_strided(int64_t kc, int64_t nc, const float *B, int64_t brs, int64_t bcs, float *Bp) {
+  for (int64_t s = 0; s * KN_NR < nc; s++) {
+    int64_t nr = nc - s * KN_NR < KN_NR ? nc - s * KN_NR : KN_NR;
+    float *d = Bp + s * kc * KN_NR;
+    const float *src = B + s * KN_NR * bcs;
+    for (int64_t r = 0; r < kc; r++) {
+      int64_t j = 0;
+      for (; j < nr; j++) d[r * KN_NR + j] = src[r * brs + j * bcs];
+      for (; j < KN_NR; j++) d[r * KN_NR + j] = 0.0f;
+    }
+  }
+}
+
+/* C(m x n) (+)= A(m x k) * B(k x n) for one tile: m <= any, n <= NC. Packs B in KC blocks. */
+KN_INLINE void kn_gemm_tile(int64_t m, int64_t n, int64_t k, const float *A, int64_t ars, int64_t acs,
+                            const float *B, int64_t brs, int64_t bcs, float *C, int64_t ldc, int acc) {
+  float Bp[KN_KC * KN_NC] __attribute__((aligned(64)));
+  for (int64_t r0 = 0; r0 < k; r0 += KN_KC) {
+    int64_t kc = k - r0 < KN_KC ? k - r0 : KN_KC;
+    kn_pack_strided(kc, n, B + r0 * brs, brs, bcs, Bp);
+    kn_gemm_panel(m, n, kc, A + r0 * acs, ars, acs, Bp, C, ldc, acc || r0 > 0);
+  }
+  if (k == 0 && !acc)
+    for (int64_t i = 0; i < m; i++) memset(C + i * ldc, 0, (size_t)n * sizeof(float));
+}
+
+/* Work item `it` of a generic GEMM (see kn_gemm_items): C[m x n] (+)= A * B. */
+KN_INLINE void kn_gemm_item(int64_t it, int64_t m, int64_t n, int64_t k, const float *A, int64_t ars,
+                            int64_t acs, const float *B, int64_t brs, int64_t bcs, float *C, int64_t ldc,
+                            int acc) {
+  int64_t mc = kn_gemm_mc(m, kn_cdiv(n, KN_NC)), nm = kn_cdiv(m, mc);
+  int64_t jt = it / nm, ic = it % nm;
+  int64_t i0 = ic * mc, j0 = jt * KN_NC;
+  int64_t mm = m - i0 < mc ? m - i0 : mc, nn = n - j0 < KN_NC ? n - j0 : KN_NC;
+  kn_gemm_tile(mm, nn, k, A + i0 * ars, ars, acs, B + j0 * bcs, brs, bcs, C + i0 * ldc + j0, ldc, acc);
+}
+
+#endif

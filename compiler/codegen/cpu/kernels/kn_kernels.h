@@ -1,0 +1,74 @@
+/* kn_kernels.h — the contract between the CPU code generator and the C kernels it specialises.
+ *
+ * Every kernel has the form
+ *     void kn_k_<name>(void *const *p, int64_t begin, int64_t end, <shape/attribute constants>)
+ * where p holds the data pointers of the node (inputs first, then outputs, per kernel), and
+ * [begin, end) is the range of work items this call does. The code generator builds, per distinct
+ * (kernel, constants) pair, a wrapper `void w(void *const *p, int64_t b, int64_t e)` that calls the
+ * kernel with constant shapes; the kernel is inlined into it and optimised with O3 for the host
+ * CPU. Nodes with more than one work item run through the runtime's kn_parallel_for.
+ *
+ * The number of work items of each kernel is decided by the inline functions below, which the
+ * compiler (lowering) and the kernels both include, so the two always agree.
+ */
+#ifndef KN_KERNELS_H
+#define KN_KERNELS_H
+
+#include <stdint.h>
+
+/* GEMM blocking: micro-tile MR x NR (6 x 32 floats: 12 zmm accumulators), K blocked by KC,
+ * columns by NC per packed panel, rows by MC per work item. */
+#define KN_MR 6
+#define KN_NR 32
+#define KN_KC 256
+#define KN_NC 256
+#define KN_MC 96
+/* Elements per work item of memory-bound kernels. */
+#define KN_CHUNK 32768
+
+static inline int64_t kn_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Rows per work item for a GEMM with m rows, so that there are enough items to share. */
+static inline int64_t kn_gemm_mc(int64_t m, int64_t other_items) {
+  int64_t mc = KN_MC;
+  while (mc > KN_MR && other_items * kn_cdiv(m, mc) < 8) mc -= KN_MR;
+  return mc;
+}
+
+/* conv2d forward and the 1x1/stride-1 "direct" grad input: items (n, g, p-tile, m-chunk). */
+static inline int64_t kn_conv_fwd_items(int64_t n, int64_t g, int64_t co_g, int64_t p) {
+  int64_t other = n * g * kn_cdiv(p, KN_NC);
+  return other * kn_cdiv(co_g, kn_gemm_mc(co_g, other));
+}
+/* conv2d grad weight: items (g, k-column tile, m-chunk). */
+static inline int64_t kn_conv_gw_items(int64_t g, int64_t co_g, int64_t k_g) {
+  int64_t other = g * kn_cdiv(k_g, KN_NC);
+  return other * kn_cdiv(co_g, kn_gemm_mc(co_g, other));
+}
+/* Generic GEMM C[m, n] = A * B: items (column tile, row chunk). */
+static inline int64_t kn_gemm_items(int64_t m, int64_t n) {
+  int64_t other = kn_cdiv(n, KN_NC);
+  return other * kn_cdiv(m, kn_gemm_mc(m, other));
+}
+static inline int64_t kn_chunks(int64_t numel) { return kn_cdiv(numel, KN_CHUNK); }
+
+/* Simple kernels take `items` as a constant and split their natural unit count `total` (planes,
+ * channels, rows, elements) evenly: item it covers [lo, hi). The compiler picks items <= total. */
+static inline void kn_split(int64_t it, int64_t items, int64_t total, int64_t *lo, int64_t *hi) {
+  *lo = it * total / items;
+  *hi = (it + 1) * total / items;
+}
+/* The units [lo, hi) of items [b, e). */
+static inline void kn_range(int64_t b, int64_t e, int64_t items, int64_t total, int64_t *lo, int64_t *hi) {
+  *lo = b * total / items;
+  *hi = e * total / items;
+}
+/* Items for `total` units of `unit_work` elements each: about KN_CHUNK elements per item. */
+static inline int64_t kn_items_for(int64_t total, int64_t unit_work) {
+  int64_t per = KN_CHUNK / (unit_work > 0 ? unit_work : 1);
+  if (per < 1) per = 1;
+  int64_t items = kn_cdiv(total, per);
+  return items < 1 ? 1 : items > total ? total : items;
+}
+
+#endif

@@ -1,0 +1,85 @@
+/* norm.c — BatchNorm2d forward (batch or running statistics), backward, and the running
+ * statistics update. Units of work: channels; per-channel sums in double.
+ */
+#include <math.h>
+
+#include "kn_kernels.h"
+
+/* training: p: x, gamma, beta, rmean, rvar, y, mean, var (biased); else p: x, gamma, beta, rmean,
+ * rvar, y. */
+void kn_k_batchnorm2d(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C, int64_t HW, double eps,
+                      int64_t training, int64_t items) {
+  const float *x = p[0], *gamma = p[1], *beta = p[2], *rm = p[3], *rv = p[4];
+  float *y = p[5], *bm = training ? p[6] : 0, *bv = training ? p[7] : 0;
+  int64_t lo, hi;
+  kn_range(b, e, items, C, &lo, &hi);
+  for (int64_t c = lo; c < hi; c++) {
+    double mean = rm[c], var = rv[c];
+    if (training) {
+      double s = 0, ss = 0, m = (double)(N * HW);
+      for (int64_t n = 0; n < N; n++) {
+        const float *xp = x + (n * C + c) * HW;
+        for (int64_t i = 0; i < HW; i++) s += xp[i];
+      }
+      mean = s / m;
+      for (int64_t n = 0; n < N; n++) {
+        const float *xp = x + (n * C + c) * HW;
+        for (int64_t i = 0; i < HW; i++) {
+          double d = xp[i] - mean;
+          ss += d * d;
+        }
+      }
+      var = ss / m;
+      bm[c] = (float)mean;
+      bv[c] = (float)var;
+    }
+    float sc = (float)(gamma[c] / sqrt(var + eps)), sh = (float)(beta[c] - mean * gamma[c] / sqrt(var + eps));
+    for (int64_t n = 0; n < N; n++) {
+      const float *xp = x + (n * C + c) * HW;
+      float *yp = y + (n * C + c) * HW;
+      for (int64_t i = 0; i < HW; i++) yp[i] = xp[i] * sc + sh;
+    }
+  }
+}
+
+/* p: dy, x, gamma, mean, var, dx, dgamma, dbeta. training = 1: mean/var are the batch statistics
+ * and x's normalisation depends on them; 0: they are constants (running statistics). */
+void kn_k_batchnorm2d_grad(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C, int64_t HW, double eps,
+                           int64_t training, int64_t items) {
+  const float *dy = p[0], *x = p[1], *gamma = p[2], *mean = p[3], *var = p[4];
+  float *dx = p[5], *dgamma = p[6], *dbeta = p[7];
+  int64_t lo, hi;
+  kn_range(b, e, items, C, &lo, &hi);
+  for (int64_t c = lo; c < hi; c++) {
+    double mu = mean[c], istd = 1.0 / sqrt((double)var[c] + eps), sdy = 0, sdyx = 0, m = (double)(N * HW);
+    for (int64_t n = 0; n < N; n++) {
+      const float *dyp = dy + (n * C + c) * HW, *xp = x + (n * C + c) * HW;
+      for (int64_t i = 0; i < HW; i++) {
+        sdy += dyp[i];
+        sdyx += dyp[i] * (xp[i] - mu);
+      }
+    }
+    dgamma[c] = (float)(sdyx * istd);
+    dbeta[c] = (float)sdy;
+    float g = (float)(gamma[c] * istd);
+    float k1 = training ? (float)(sdy / m) : 0.0f, k2 = training ? (float)(sdyx * istd * istd / m) : 0.0f;
+    float fmu = (float)mu;
+    for (int64_t n = 0; n < N; n++) {
+      const float *dyp = dy + (n * C + c) * HW, *xp = x + (n * C + c) * HW;
+      float *dxp = dx + (n * C + c) * HW;
+      for (int64_t i = 0; i < HW; i++) dxp[i] = g * (dyp[i] - k1 - (xp[i] - fmu) * k2);
+    }
+  }
+}
+
+/* running = (1 - momentum) * running + momentum * batch, the variance unbiased by count/(count-1).
+ * p: rmean, rvar, bmean, bvar. One item. */
+void kn_k_bn_running_update(void *const *p, int64_t b, int64_t e, int64_t C, double momentum, int64_t count) {
+  float *rm = p[0], *rv = p[1];
+  const float *bm = p[2], *bv = p[3];
+  double unbias = count > 1 ? (double)count / (double)(count - 1) : 1.0;
+  for (int64_t c = 0; c < C; c++) {
+    rm[c] = (float)((1 - momentum) * rm[c] + momentum * bm[c]);
+    rv[c] = (float)((1 - momentum) * rv[c] + momentum * bv[c] * unbias);
+  }
+}

@@ -1,0 +1,275 @@
+/* pool.c — window and global pooling, channel reductions (CBAM) and upsampling, forward and
+ * backward. Units of work: planes (n, c) unless noted; each plane is independent, so backward
+ * scatters need no locks. Max ties go to the first maximum in scan order.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kn_kernels.h"
+
+/* p: x[NC,H,W], y[NC,OH,OW]. */
+void kn_k_maxpool2d(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH,
+                    int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                    int64_t items) {
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t lo, hi;
+  kn_range(b, e, items, NC, &lo, &hi);
+  for (int64_t c = lo; c < hi; c++) {
+    const float *xp = x + c * H * W;
+    for (int64_t oy = 0; oy < OH; oy++)
+      for (int64_t ox = 0; ox < OW; ox++) {
+        float m = -INFINITY;
+        for (int64_t ky = 0; ky < kh; ky++) {
+          int64_t iy = oy * sh - ph + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (int64_t kx = 0; kx < kw; kx++) {
+            int64_t ix = ox * sw - pw + kx;
+            if (ix >= 0 && ix < W && xp[iy * W + ix] > m) m = xp[iy * W + ix];
+          }
+        }
+        y[(c * OH + oy) * OW + ox] = m;
+      }
+  }
+}
+
+/* p: dy[NC,OH,OW], x[NC,H,W], dx[NC,H,W]. */
+void kn_k_maxpool2d_grad(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH,
+                         int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                         int64_t items) {
+  const float *dy = p[0], *x = p[1];
+  float *dx = p[2];
+  int64_t lo, hi;
+  kn_range(b, e, items, NC, &lo, &hi);
+  for (int64_t c = lo; c < hi; c++) {
+    const float *xp = x + c * H * W;
+    float *dp = dx + c * H * W;
+    memset(dp, 0, (size_t)(H * W) * sizeof(float));
+    for (int64_t oy = 0; oy < OH; oy++)
+      for (int64_t ox = 0; ox < OW; ox++) {
+        float m = -INFINITY;
+        int64_t arg = -1;
+        for (int64_t ky = 0; ky < kh; ky++) {
+          int64_t iy = oy * sh - ph + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (int64_t kx = 0; kx < kw; kx++) {
+            int64_t ix = ox * sw - pw + kx;
+            if (ix >= 0 && ix < W && (arg < 0 || xp[iy * W + ix] > m)) {
+              m = xp[iy * W + ix];
+              arg = iy * W + ix;
+            }
+          }
+        }
+        if (arg >= 0) dp[arg] += dy[(c * OH + oy) * OW + ox];
+      }
+  }
+}
+
+/* Average over the window including zero padding (PyTorch's count_include_pad). p: x, y. */
+void kn_k_avgpool2d(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH,
+                    int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                    int64_t items) {
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t lo, hi;
+  kn_range(b, e, items, NC, &lo, &hi);
+  float inv = 1.0f / (float)(kh * kw);
+  for (int64_t c = lo; c < hi; c++) {
+    const float *xp = x + c * H * W;
+    for (int64_t oy = 0; oy < OH; oy++)
+      for (int64_t ox = 0; ox < OW; ox++) {
+        float s = 0;
+        for (int64_t ky = 0; ky < kh; ky++) {
+          int64_t iy = oy * sh - ph + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (int64_t kx = 0; kx < kw; kx++) {
+            int64_t ix = ox * sw - pw + kx;
+            if (ix >= 0 && ix < W) s += xp[iy * W + ix];
+          }
+        }
+        y[(c * OH + oy) * OW + ox] = s * inv;
+      }
+  }
+}
+
+/* p: dy[NC,OH,OW], dx[NC,H,W]. */
+void kn_k_avgpool2d_grad(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH,
+                         int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                         int64_t items) {
+  const float *dy = p[0];
+  float *dx = p[1];
+  int64_t lo, hi;
+  kn_range(b, e, items, NC, &lo, &hi);
+  float inv = 1.0f / (float)(kh * kw);
+  for (int64_t c = lo; c < hi; c++) {
+    float *dp = dx + c * H * W;
+    memset(dp, 0, (size_t)(H * W) * sizeof(float));
+    for (int64_t oy = 0; oy < OH; oy++)
+      for (int64_t ox = 0; ox < OW; ox++) {
+        float g = dy[(c * OH + oy) * OW + ox] * inv;
+        for (int64_t ky = 0; ky < kh; ky++) {
+          int64_t iy = oy * sh - ph + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (int64_t kx = 0; kx < kw; kx++) {
+            int64_t ix = ox * sw - pw + kx;
+            if (ix >= 0 && ix < W) dp[iy * W + ix] += g;
+          }
+        }
+      }
+  }
+}
+
+/* Global pooling over HW. op 0 = mean, 1 = max. p: x[NC,HW], y[NC]. */
+void kn_k_global_pool(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t HW, int64_t op, int64_t items) {
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t lo, hi;
+  kn_range(b, e, items, NC, &lo, &hi);
+  for (int64_t c = lo; c < hi; c++) {
+    const float *xp = x + c * HW;
+    if (op == 0) {
+      double s = 0;
+      for (int64_t i = 0; i < HW; i++) s += xp[i];
+      y[c] = (float)(s / (double)HW);
+    } else {
+      float m = xp[0];
+      for (int64_t i = 1; i < HW; i++) m = xp[i] > m ? xp[i] : m;
+      y[c] = m;
+    }
+  }
+}
+
+/* op 0: dx = dy / HW everywhere (p: dy, dx); op 1: dy to the first maximum (p: dy, x, dx). */
+void kn_k_global_pool_grad(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t HW, int64_t op,
+                           int64_t items) {
+  const float *dy = p[0], *x = op ? p[1] : 0;
+  float *dx = p[op ? 2 : 1];
+  int64_t lo, hi;
+  kn_range(b, e, items, NC, &lo, &hi);
+  for (int64_t c = lo; c < hi; c++) {
+    float *dp = dx + c * HW;
+    if (op == 0) {
+      float g = dy[c] / (float)HW;
+      for (int64_t i = 0; i < HW; i++) dp[i] = g;
+    } else {
+      const float *xp = x + c * HW;
+      int64_t arg = 0;
+      for (int64_t i = 1; i < HW; i++)
+        if (xp[i] > xp[arg]) arg = i;
+      for (int64_t i = 0; i < HW; i++) dp[i] = 0.0f;
+      dp[arg] = dy[c];
+    }
+  }
+}
+
+/* Reduction over channels at each pixel: y[n, hw] = mean or max over c of x[n, c, hw].
+ * Units: images n. op 0 = mean, 1 = max. p: x, y. */
+void kn_k_channel_pool(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C, int64_t HW, int64_t op,
+                       int64_t items) {
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t lo, hi;
+  kn_range(b, e, items, N, &lo, &hi);
+  for (int64_t n = lo; n < hi; n++) {
+    float *yp = y + n * HW;
+    const float *xp = x + n * C * HW;
+    for (int64_t i = 0; i < HW; i++) yp[i] = xp[i];
+    for (int64_t c = 1; c < C; c++)
+      for (int64_t i = 0; i < HW; i++) yp[i] = op ? (xp[c * HW + i] > yp[i] ? xp[c * HW + i] : yp[i]) : yp[i] + xp[c * HW + i];
+    if (op == 0)
+      for (int64_t i = 0; i < HW; i++) yp[i] = yp[i] / (float)C;
+  }
+}
+
+/* op 0: dx[n, c, hw] = dy[n, hw] / C (p: dy, dx); op 1: dy to the first maximal channel
+ * (p: dy, x, dx). Units: images n. */
+void kn_k_channel_pool_grad(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C, int64_t HW, int64_t op,
+                            int64_t items) {
+  const float *dy = p[0], *x = op ? p[1] : 0;
+  float *dx = p[op ? 2 : 1];
+  int64_t lo, hi;
+  kn_range(b, e, items, N, &lo, &hi);
+  for (int64_t n = lo; n < hi; n++) {
+    const float *dyp = dy + n * HW;
+    float *dp = dx + n * C * HW;
+    if (op == 0) {
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < HW; i++) dp[c * HW + i] = dyp[i] / (float)C;
+      continue;
+    }
+    const float *xp = x + n * C * HW;
+    for (int64_t i = 0; i < HW; i++) {
+      int64_t arg = 0;
+      for (int64_t c = 1; c < C; c++)
+        if (xp[c * HW + i] > xp[arg * HW + i]) arg = c;
+      for (int64_t c = 0; c < C; c++) dp[c * HW + i] = c == arg ? dyp[i] : 0.0f;
+    }
+  }
+}
+
+/* Source coordinate of bilinear upsampling (align_corners = false, PyTorch). */
+static inline void kn_bilinear_src(int64_t o, int64_t s, int64_t in, int64_t *i0, int64_t *i1, float *l1) {
+  float src = ((float)o + 0.5f) / (float)s - 0.5f;
+  if (src < 0) src = 0;
+  int64_t a = (int64_t)src;
+  if (a > in - 1) a = in - 1;
+  *i0 = a;
+  *i1 = a < in - 1 ? a + 1 : a;
+  *l1 = src - (float)a;
+}
+
+/* Upsampling by an integer factor s; mode 0 nearest, 1 bilinear. p: x[NC,H,W], y[NC,H*s,W*s]. */
+void kn_k_upsample(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t s,
+                   int64_t mode, int64_t items) {
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t lo, hi, OH = H * s, OW = W * s;
+  kn_range(b, e, items, NC, &lo, &hi);
+  for (int64_t c = lo; c < hi; c++) {
+    const float *xp = x + c * H * W;
+    float *yp = y + c * OH * OW;
+    for (int64_t oy = 0; oy < OH; oy++)
+      for (int64_t ox = 0; ox < OW; ox++) {
+        if (mode == 0) {
+          yp[oy * OW + ox] = xp[(oy / s) * W + ox / s];
+          continue;
+        }
+        int64_t y0, y1, x0, x1;
+        float ly, lx;
+        kn_bilinear_src(oy, s, H, &y0, &y1, &ly);
+        kn_bilinear_src(ox, s, W, &x0, &x1, &lx);
+        yp[oy * OW + ox] = (1 - ly) * ((1 - lx) * xp[y0 * W + x0] + lx * xp[y0 * W + x1]) +
+                           ly * ((1 - lx) * xp[y1 * W + x0] + lx * xp[y1 * W + x1]);
+      }
+  }
+}
+
+/* p: dy[NC,H*s,W*s], dx[NC,H,W]. */
+void kn_k_upsample_grad(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t s,
+                        int64_t mode, int64_t items) {
+  const float *dy = p[0];
+  float *dx = p[1];
+  int64_t lo, hi, OH = H * s, OW = W * s;
+  kn_range(b, e, items, NC, &lo, &hi);
+  for (int64_t c = lo; c < hi; c++) {
+    const float *gp = dy + c * OH * OW;
+    float *dp = dx + c * H * W;
+    memset(dp, 0, (size_t)(H * W) * sizeof(float));
+    for (int64_t oy = 0; oy < OH; oy++)
+      for (int64_t ox = 0; ox < OW; ox++) {
+        float g = gp[oy * OW + ox];
+        if (mode == 0) {
+          dp[(oy / s) * W + ox / s] += g;
+          continue;
+        }
+        int64_t y0, y1, x0, x1;
+        float ly, lx;
+        kn_bilinear_src(oy, s, H, &y0, &y1, &ly);
+        kn_bilinear_src(ox, s, W, &x0, &x1, &lx);
+        dp[y0 * W + x0] += (1 - ly) * (1 - lx) * g;
+        dp[y0 * W + x1] += (1 - ly) * lx * g;
+        dp[y1 * W + x0] += ly * (1 - lx) * g;
+        dp[y1 * W + x1] += ly * lx * g;
+      }
+  }
+}

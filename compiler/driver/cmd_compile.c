@@ -1,0 +1,156 @@
+/* cmd_compile.c — `kiln compile FILE`: spec -> inference graph ("forward") and training graph
+ * ("train_step", by autodiff) -> LLVM (codegen/cpu) -> object, assembly, IR or an executable
+ * linked with the runtime. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autodiff.h"
+#include "codegen_cpu.h"
+#include "diag.h"
+#include "spec.h"
+#include "util.h"
+
+int kn_cli_spec_option(const char *cmd, int argc, char **argv, int *i, kn_spec_options *o);
+kn_spec *kn_cli_load_spec(const char *file, const kn_spec_options *o);
+
+static void usage(FILE *f) {
+  fputs("usage: kiln compile [options] FILE\n\n"
+        "Compiles a model spec into a native executable whose inference (forward) and training\n"
+        "step (forward, backward, optimizer update) are generated code.\n\n"
+        "options:\n"
+        "  -o OUT             output file (default: the spec's file name without .yaml)\n"
+        "  --emit=KIND        exe (default), obj (OUT and a header OUT.h describing the ABI),\n"
+        "                     asm, or llvm (textual IR)\n"
+        "  -O0 .. -O3         optimisation level (default -O3)\n"
+        "  --cpu=NAME         target CPU (default: this machine's), e.g. skylake-avx512, x86-64-v3\n"
+        "  --features=LIST    target features, e.g. +avx2,+fma (default: the CPU's)\n"
+        "  --entry=WHICH      both (default), forward (inference only) or train\n"
+        "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
+        "  --stats            print memory-plan and code statistics\n"
+        "  --batch N          batch size (overrides train.batch_size)\n"
+        "  --input HxW        input height and width (overrides train.input_size)\n"
+        "  -h, --help         show this help\n\n"
+        "Exit status: 0 success, 1 error in the spec or the build, 2 bad usage, 3 internal error.\n",
+        f);
+}
+
+/* The inference graph: the forward graph without its loss (BatchNorm is already in eval mode). */
+static kn_graph *inference_graph(const kn_graph *fwd) {
+  kn_graph *g = kn_graph_clone(fwd);
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i].op == KN_OP_NLL_LOSS) g->nodes[i].dead = true;
+  g->loss = -1;
+  g->labels = -1;
+  kn_graph_compact(g);
+  return g;
+}
+
+static char *default_output(const char *file, const char *emit) {
+  const char *base = strrchr(file, '/');
+  base = base ? base + 1 : file;
+  size_t n = strlen(base);
+  if (n > 5 && !strcmp(base + n - 5, ".yaml")) n -= 5;
+  else if (n > 4 && !strcmp(base + n - 4, ".yml")) n -= 4;
+  const char *ext = !strcmp(emit, "obj") ? ".o" : !strcmp(emit, "asm") ? ".s" : !strcmp(emit, "llvm") ? ".ll" : "";
+  return kn_fmt("%.*s%s", (int)n, base, ext);
+}
+
+static char *header_path(const char *obj) {
+  size_t n = strlen(obj);
+  if (n > 2 && !strcmp(obj + n - 2, ".o")) return kn_fmt("%.*s.h", (int)(n - 2), obj);
+  return kn_fmt("%s.h", obj);
+}
+
+int kn_cmd_compile(int argc, char **argv) {
+  const char *file = NULL, *out = NULL, *emit = "exe", *which = "both";
+  bool stats = false;
+  kn_cpu_options co;
+  kn_cpu_options_defaults(&co);
+  kn_spec_options so = {0};
+  for (int i = 1, r; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      return KN_EXIT_OK;
+    }
+    if (!strcmp(a, "-o") && i + 1 < argc) out = argv[++i];
+    else if (!strncmp(a, "--emit=", 7)) emit = a + 7;
+    else if (!strncmp(a, "--cpu=", 6)) co.cpu = a + 6;
+    else if (!strncmp(a, "--features=", 11)) co.features = a + 11;
+    else if (!strncmp(a, "--entry=", 8)) which = a + 8;
+    else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
+    else if (!strcmp(a, "--stats")) stats = true;
+    else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = a[2] - '0';
+    else if ((r = kn_cli_spec_option("compile", argc, argv, &i, &so)) != 0) {
+      if (r < 0) return KN_EXIT_USAGE;
+    } else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "kiln compile: unknown or incomplete option '%s'\nRun 'kiln compile --help' for usage.\n", a);
+      return KN_EXIT_USAGE;
+    } else if (file) {
+      fprintf(stderr, "kiln compile: more than one FILE ('%s' and '%s')\n", file, a);
+      return KN_EXIT_USAGE;
+    } else {
+      file = a;
+    }
+  }
+  if (strcmp(emit, "exe") && strcmp(emit, "obj") && strcmp(emit, "asm") && strcmp(emit, "llvm")) {
+    fprintf(stderr, "kiln compile: unknown --emit kind '%s' (use exe, obj, asm or llvm)\n", emit);
+    return KN_EXIT_USAGE;
+  }
+  if (strcmp(which, "both") && strcmp(which, "forward") && strcmp(which, "train")) {
+    fprintf(stderr, "kiln compile: unknown --entry '%s' (use both, forward or train)\n", which);
+    return KN_EXIT_USAGE;
+  }
+  if (!file) {
+    usage(stderr);
+    return KN_EXIT_USAGE;
+  }
+  kn_spec *s = kn_cli_load_spec(file, &so);
+  if (!s) return KN_EXIT_USER;
+  kn_diag d;
+  kn_diag_init(&d);
+  kn_cpu_entry entries[2];
+  int ne = 0;
+  kn_graph *infer = NULL, *train = NULL;
+  int rc = KN_EXIT_OK;
+  if (strcmp(which, "train")) {
+    infer = inference_graph(s->graph);
+    entries[ne++] = (kn_cpu_entry){"forward", infer};
+  }
+  if (strcmp(which, "forward")) {
+    train = kn_graph_clone(s->graph);
+    if (!kn_autodiff(train, &s->train, NULL, &d)) rc = KN_EXIT_USER;
+    else entries[ne++] = (kn_cpu_entry){"train_step", train};
+  }
+  char *outp = out ? kn_xstrdup(out) : default_output(file, emit);
+  kn_cpu_module *m = NULL;
+  if (rc == KN_EXIT_OK) {
+    m = kn_cpu_compile(s->model_name ? s->model_name : "model", entries, ne, &co, &d);
+    if (!m) rc = KN_EXIT_USER;
+  }
+  if (m && stats) kn_cpu_print_stats(m, stderr);
+  if (m) {
+    if (!strcmp(emit, "llvm") || !strcmp(emit, "asm")) {
+      if (!kn_cpu_emit(m, !strcmp(emit, "llvm") ? KN_EMIT_LLVM : KN_EMIT_ASM, outp, &d)) rc = KN_EXIT_USER;
+    } else if (!strcmp(emit, "obj")) {
+      char *h = header_path(outp);
+      if (!kn_cpu_emit(m, KN_EMIT_OBJ, outp, &d) || !kn_cpu_write_header(m, h, &d)) rc = KN_EXIT_USER;
+      free(h);
+    } else {
+      char *obj = kn_fmt("%s.kiln%d.o", outp, (int)getpid());
+      if (!kn_cpu_emit(m, KN_EMIT_OBJ, obj, &d) || !kn_cpu_link_exe(obj, outp, &d)) rc = KN_EXIT_USER;
+      unlink(obj);
+      free(obj);
+    }
+  }
+  kn_diag_print(&d, stderr);
+  kn_diag_free(&d);
+  kn_cpu_module_dispose(m);
+  kn_graph_dispose(infer);
+  kn_graph_dispose(train);
+  kn_spec_dispose(s);
+  free(outp);
+  return rc;
+}

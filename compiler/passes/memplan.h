@@ -1,0 +1,44 @@
+/* memplan.h — static memory planning of a graph's transient values (inputs, activations,
+ * gradients) into one work arena with byte offsets fixed at compile time.
+ *
+ * Liveness runs over the node order: a value is live from the node that defines it (inputs: from
+ * the start) to its last reader; values marked `pinned` (what the caller reads after the run:
+ * outputs, loss, kept gradients) stay live to the end. Persistent values (params, state, consts)
+ * are not planned here: they live in the persist region, laid out by the backend.
+ * Placement is greedy best-fit: each value, in definition order, takes the smallest free gap of
+ * the arena that holds it (else the top grows); a node's outputs never share memory with its
+ * inputs, since a value is freed only after its last reader ran.
+ *
+ *   kn_memplan mp;
+ *   kn_memplan_build(g, pinned, KN_MEMPLAN_ALIGN, &mp);
+ *   ... mp.offset[v] (bytes, -1 when not placed), mp.size, mp.naive ...
+ *   kn_memplan_free(&mp);
+ */
+#ifndef KN_MEMPLAN_H
+#define KN_MEMPLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir.h"
+
+#define KN_MEMPLAN_ALIGN 64
+
+typedef struct kn_memplan {
+  int n_vals;
+  int64_t *offset; /* per value id: byte offset in the work arena; -1 for persistent/unused values */
+  int64_t size;    /* arena bytes */
+  int64_t naive;   /* bytes if every planned value had its own slot */
+  int64_t peak_live; /* largest sum of live bytes at any node (a lower bound for `size`) */
+} kn_memplan;
+
+/* True for values that live in the persist region instead (params, state, consts). */
+bool kn_memplan_is_persistent(const kn_value *v);
+/* Bytes of a value, rounded up to `align`. */
+int64_t kn_memplan_bytes(const kn_value *v, int64_t align);
+/* pinned[n_vals] may be NULL. Every live node's inputs and outputs that are not persistent get an
+ * offset. Returns false only on an internal inconsistency. Free with kn_memplan_free. */
+bool kn_memplan_build(const kn_graph *g, const bool *pinned, int64_t align, kn_memplan *mp);
+void kn_memplan_free(kn_memplan *mp);
+
+#endif
