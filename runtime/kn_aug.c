@@ -91,9 +91,18 @@ static void linear_index(int d, float scale, int in, int *i0, int *i1, float *la
   *lambda = src - (float)a;
 }
 
+/* Round half to even for |v| < 2^22 (adding and removing 1.5 * 2^23 leaves no fraction bits;
+ * the default rounding mode breaks ties to even), as nearbyintf but inline. */
+static inline float round_half_even(float v) { return (v + 0x1.8p23f) - 0x1.8p23f; }
+
 void kn_aug_resize(const float *in, int ih, int iw, int c, int top, int left, int ch, int cw, float *out, int oh,
                    int ow, bool round_u8) {
   float sy = (float)ch / (float)oh, sx = (float)cw / (float)ow;
+  enum { TABLE = 1024 }; /* column taps precomputed for rows up to this wide */
+  int tx0[TABLE], tx1[TABLE];
+  float tlx[TABLE];
+  bool table = ow <= TABLE;
+  for (int x = 0; table && x < ow; x++) linear_index(x, sx, cw, &tx0[x], &tx1[x], &tlx[x]);
   for (int y = 0; y < oh; y++) {
     int y0, y1;
     float ly;
@@ -104,13 +113,14 @@ void kn_aug_resize(const float *in, int ih, int iw, int c, int top, int left, in
     for (int x = 0; x < ow; x++) {
       int x0, x1;
       float lx;
-      linear_index(x, sx, cw, &x0, &x1, &lx);
+      if (table) x0 = tx0[x], x1 = tx1[x], lx = tlx[x];
+      else linear_index(x, sx, cw, &x0, &x1, &lx);
       for (int k = 0; k < c; k++) {
         float a = r0[x0 * c + k] * (1.f - lx) + r0[x1 * c + k] * lx;
         float b = r1[x0 * c + k] * (1.f - lx) + r1[x1 * c + k] * lx;
         float v = a * (1.f - ly) + b * ly;
         if (round_u8) {
-          v = nearbyintf(v);
+          v = round_half_even(v);
           v = v < 0.f ? 0.f : v > 255.f ? 255.f : v;
         }
         o[x * c + k] = v;

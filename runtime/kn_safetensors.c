@@ -3,6 +3,7 @@
 #include "kn_safetensors.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,7 +257,8 @@ static bool check_layout(kn_st_file *f, const uint64_t (*offs)[2], size_t data_s
     t->nbytes = (size_t)nbytes;
     t->data = data + b;
   }
-  kn_st_tensor **sorted = malloc(sizeof *sorted * (size_t)(f->n ? f->n : 1));
+  size_t count = f->n > 0 ? (size_t)f->n : 1;
+  kn_st_tensor **sorted = malloc(sizeof *sorted * count);
   if (!sorted) return kn_error_set(err, "safetensors '%s': out of memory", what);
   for (int i = 0; i < f->n; i++) sorted[i] = &f->tensors[i];
   qsort(sorted, (size_t)f->n, sizeof *sorted, cmp_begin);
@@ -399,6 +401,45 @@ static void shape_str(char *out, size_t n, int ndim, const int64_t *shape) {
   size_t k = (size_t)snprintf(out, n, "[");
   for (int i = 0; i < ndim && k < n; i++) k += (size_t)snprintf(out + k, n - k, i ? ", %lld" : "%lld", (long long)shape[i]);
   if (k < n) snprintf(out + k, n - k, "]");
+}
+
+static float half_to_float(uint16_t h) {
+  int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+  float v;
+  if (e == 0) v = ldexpf((float)m, -24); /* zero and subnormals */
+  else if (e == 31) v = m ? NAN : INFINITY;
+  else v = ldexpf((float)(m | 1024), e - 25);
+  return sign ? -v : v;
+}
+
+bool kn_st_copy_f32(const kn_st_file *f, const char *name, int ndim, const int64_t *shape, float *dst, kn_error *err) {
+  const kn_st_tensor *t = kn_st_find(f, name);
+  if (t && (t->dtype == KN_ST_F16 || t->dtype == KN_ST_BF16 || t->dtype == KN_ST_F64)) {
+    kn_st_dtype real = t->dtype;
+    /* shape and presence checks are kn_st_copy's; it copies nothing for a zero-element probe */
+    kn_st_tensor probe = *t;
+    probe.dtype = KN_ST_F32;
+    probe.nbytes = 0;
+    kn_st_file one = {.tensors = &probe, .n = 1};
+    if (!kn_st_copy(&one, name, KN_ST_F32, ndim, shape, dst, err)) return false;
+    for (int64_t i = 0; i < t->numel; i++) {
+      const uint8_t *p = t->data + (size_t)i * kn_st_dtype_size(real);
+      if (real == KN_ST_F64) {
+        double d;
+        memcpy(&d, p, 8);
+        dst[i] = (float)d;
+      } else {
+        uint16_t h = (uint16_t)(p[0] | p[1] << 8);
+        if (real == KN_ST_F16) dst[i] = half_to_float(h);
+        else {
+          uint32_t bits = (uint32_t)h << 16;
+          memcpy(&dst[i], &bits, 4);
+        }
+      }
+    }
+    return true;
+  }
+  return kn_st_copy(f, name, KN_ST_F32, ndim, shape, dst, err);
 }
 
 bool kn_st_copy(const kn_st_file *f, const char *name, kn_st_dtype dtype, int ndim, const int64_t *shape, void *dst,

@@ -79,6 +79,10 @@ const char *kn_st_meta(const kn_st_file *f, const char *key);
 bool kn_st_copy(const kn_st_file *f, const char *name, kn_st_dtype dtype, int ndim, const int64_t *shape, void *dst,
                 kn_error *err);
 
+/* As kn_st_copy into a float array, converting F16, BF16 and F64 tensors to F32 (pretrained
+ * weights are often stored in half precision). Other dtypes are an error. */
+bool kn_st_copy_f32(const kn_st_file *f, const char *name, int ndim, const int64_t *shape, float *dst, kn_error *err);
+
 typedef struct kn_st_entry {
   char *name;
   kn_st_dtype dtype;

@@ -115,7 +115,7 @@ static int test_real(const char *src) {
   const char *found = NULL;
   for (int i = 0; i < 2 && !found; i++) {
     char t[1100];
-    snprintf(t, sizeof t, "%s/test_batch.bin", cand[i]);
+    if (snprintf(t, sizeof t, "%s/test_batch.bin", cand[i]) >= (int)sizeof t) continue;
     if (access(t, R_OK) == 0) found = cand[i];
   }
   if (!found) {

@@ -2,6 +2,7 @@
  * metadata with escapes), hand-made corrupt headers (length, JSON syntax, dtype, offsets out of
  * range, wrong span, overlap, duplicates, trailing text, missing keys), a truncated file, and
  * dtype/shape/name errors of kn_st_copy. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -159,10 +160,38 @@ static void test_corrupt(void) {
   CHECK(!kn_st_read(&f, "/nonexistent.safetensors", &err) && strstr(err.msg, "cannot open"));
 }
 
+static void test_convert(void) {
+  const uint16_t half[6] = {0x3C00, 0xC000, 0x3800, 0x7BFF, 0x0001, 0x7C00}; /* 1, -2, .5, 65504, 2^-24, inf */
+  const uint16_t bf[2] = {0x3F80, 0xC0A0};                                     /* 1, -5 */
+  const double dbl[2] = {0.25, -1e10};
+  const int32_t i32[1] = {3};
+  kn_st_writer wr;
+  kn_error err;
+  kn_st_writer_init(&wr);
+  CHECK(kn_st_writer_add(&wr, "h", KN_ST_F16, 2, (int64_t[]){2, 3}, half, &err));
+  CHECK(kn_st_writer_add(&wr, "b", KN_ST_BF16, 1, (int64_t[]){2}, bf, &err));
+  CHECK(kn_st_writer_add(&wr, "d", KN_ST_F64, 1, (int64_t[]){2}, dbl, &err));
+  CHECK(kn_st_writer_add(&wr, "i", KN_ST_I32, 1, (int64_t[]){1}, i32, &err));
+  CHECK(kn_st_writer_write(&wr, path, &err));
+  kn_st_writer_free(&wr);
+  kn_st_file f;
+  float out[6] = {0};
+  CHECK(kn_st_read(&f, path, &err));
+  CHECK(kn_st_copy_f32(&f, "h", 2, (int64_t[]){2, 3}, out, &err));
+  CHECK(out[0] == 1 && out[1] == -2 && out[2] == 0.5f && out[3] == 65504 && out[4] == 0x1p-24f && isinf(out[5]));
+  CHECK(kn_st_copy_f32(&f, "b", 1, (int64_t[]){2}, out, &err) && out[0] == 1 && out[1] == -5);
+  CHECK(kn_st_copy_f32(&f, "d", 1, NULL, out, &err) && out[0] == 0.25f && out[1] == -1e10f);
+  CHECK(!kn_st_copy_f32(&f, "h", 1, (int64_t[]){6}, out, &err) && strstr(err.msg, "shape [2, 3], expected [6]"));
+  CHECK(!kn_st_copy_f32(&f, "i", 1, NULL, out, &err) && strstr(err.msg, "has dtype I32, expected F32"));
+  CHECK(!kn_st_copy_f32(&f, "zz", 1, NULL, out, &err) && strstr(err.msg, "missing tensor"));
+  kn_st_free(&f);
+}
+
 int main(void) {
   snprintf(path, sizeof path, "/tmp/kn_st_%ld.safetensors", (long)getpid());
   test_round_trip();
   test_corrupt();
+  test_convert();
   unlink(path);
   return check_report();
 }
