@@ -19,98 +19,43 @@ static int64_t argmax(const float *x, int64_t n, int64_t stride) {
   return best;
 }
 
+/* The taps of the global pools (reduce H*W of each plane, output [N,C,1,1]) and of the channel
+ * reductions (reduce C at each pixel, output [N,1,H,W]): mean reads every element with weight
+ * 1/count, max reads the first maximum with weight 1. The x of the forward is input 0 of the
+ * forward op, input 1 of a max gradient (after dy); a mean gradient has only the shape (output 0). */
+static void reduce_taps(const kn_kargs *a, kn_tap_fn tap, void *ctx) {
+  kn_op op = a->n->op;
+  bool grad = op == KN_OP_GLOBAL_AVGPOOL_GRAD || op == KN_OP_GLOBAL_MAXPOOL_GRAD || op == KN_OP_CHANNEL_MEAN_GRAD ||
+              op == KN_OP_CHANNEL_MAX_GRAD;
+  bool max = op == KN_OP_GLOBAL_MAXPOOL || op == KN_OP_GLOBAL_MAXPOOL_GRAD || op == KN_OP_CHANNEL_MAX ||
+             op == KN_OP_CHANNEL_MAX_GRAD;
+  bool spatial = op == KN_OP_GLOBAL_AVGPOOL || op == KN_OP_GLOBAL_AVGPOOL_GRAD || op == KN_OP_GLOBAL_MAXPOOL ||
+                 op == KN_OP_GLOBAL_MAXPOOL_GRAD;
+  kn_shape xs = !grad ? kn_k_ishape(a, 0) : max ? kn_k_ishape(a, 1) : kn_k_oshape(a, 0);
+  const float *x = max ? kn_k_in(a, grad ? 1 : 0) : NULL;
+  int64_t N = xs.d[0], C = xs.d[1], HW = xs.d[2] * xs.d[3];
+  /* Reduce `count` elements spaced by `stride`; `outer` groups of `inner` reductions each. */
+  int64_t outer = spatial ? N * C : N, inner = spatial ? 1 : HW, count = spatial ? HW : C, stride = spatial ? 1 : HW;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      int64_t out_at = o * inner + i, base = o * count * inner + i;
+      if (max) tap(ctx, out_at, base + argmax(x + base, count, stride) * stride, 1.0);
+      else
+        for (int64_t k = 0; k < count; k++) tap(ctx, out_at, base + k * stride, 1.0 / (double)count);
+    }
+}
+
 /* x[N,C,H,W] -> y[N,C,1,1] */
-void kn_k_global_avgpool(const kn_kargs *a) {
-  kn_shape s = kn_k_ishape(a, 0);
-  int64_t P = s.d[0] * s.d[1], HW = s.d[2] * s.d[3];
-  const float *x = kn_k_in(a, 0);
-  float *y = kn_k_out(a, 0);
-  for (int64_t p = 0; p < P; p++) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < HW; i++) sum += x[p * HW + i];
-    y[p] = (float)(sum / (double)HW);
-  }
-}
-
-/* dy[N,C,1,1] -> dx (SHAPE) */
-void kn_k_global_avgpool_grad(const kn_kargs *a) {
-  kn_shape s = kn_k_oshape(a, 0);
-  int64_t P = s.d[0] * s.d[1], HW = s.d[2] * s.d[3];
-  const float *dy = kn_k_in(a, 0);
-  float *dx = kn_k_out(a, 0);
-  for (int64_t p = 0; p < P; p++)
-    for (int64_t i = 0; i < HW; i++) dx[p * HW + i] = (float)(dy[p] / (double)HW);
-}
-
-void kn_k_global_maxpool(const kn_kargs *a) {
-  kn_shape s = kn_k_ishape(a, 0);
-  int64_t P = s.d[0] * s.d[1], HW = s.d[2] * s.d[3];
-  const float *x = kn_k_in(a, 0);
-  float *y = kn_k_out(a, 0);
-  for (int64_t p = 0; p < P; p++) y[p] = x[p * HW + argmax(x + p * HW, HW, 1)];
-}
-
-/* dy[N,C,1,1], x -> dx */
-void kn_k_global_maxpool_grad(const kn_kargs *a) {
-  kn_shape s = kn_k_ishape(a, 1);
-  int64_t P = s.d[0] * s.d[1], HW = s.d[2] * s.d[3];
-  const float *dy = kn_k_in(a, 0), *x = kn_k_in(a, 1);
-  float *dx = kn_k_out(a, 0);
-  for (int64_t p = 0; p < P; p++) {
-    int64_t at = argmax(x + p * HW, HW, 1);
-    for (int64_t i = 0; i < HW; i++) dx[p * HW + i] = i == at ? dy[p] : 0.0f;
-  }
-}
-
+void kn_k_global_avgpool(const kn_kargs *a) { kn_k_run_taps(a, reduce_taps, false); }
+void kn_k_global_maxpool(const kn_kargs *a) { kn_k_run_taps(a, reduce_taps, false); }
 /* x[N,C,H,W] -> y[N,1,H,W] */
-void kn_k_channel_mean(const kn_kargs *a) {
-  kn_shape s = kn_k_ishape(a, 0);
-  int64_t N = s.d[0], C = s.d[1], HW = s.d[2] * s.d[3];
-  const float *x = kn_k_in(a, 0);
-  float *y = kn_k_out(a, 0);
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t i = 0; i < HW; i++) {
-      double sum = 0.0;
-      for (int64_t c = 0; c < C; c++) sum += x[(n * C + c) * HW + i];
-      y[n * HW + i] = (float)(sum / (double)C);
-    }
-}
-
-/* dy[N,1,H,W] -> dx (SHAPE) */
-void kn_k_channel_mean_grad(const kn_kargs *a) {
-  kn_shape s = kn_k_oshape(a, 0);
-  int64_t N = s.d[0], C = s.d[1], HW = s.d[2] * s.d[3];
-  const float *dy = kn_k_in(a, 0);
-  float *dx = kn_k_out(a, 0);
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t c = 0; c < C; c++)
-      for (int64_t i = 0; i < HW; i++) dx[(n * C + c) * HW + i] = (float)(dy[n * HW + i] / (double)C);
-}
-
-void kn_k_channel_max(const kn_kargs *a) {
-  kn_shape s = kn_k_ishape(a, 0);
-  int64_t N = s.d[0], C = s.d[1], HW = s.d[2] * s.d[3];
-  const float *x = kn_k_in(a, 0);
-  float *y = kn_k_out(a, 0);
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t i = 0; i < HW; i++) {
-      const float *col = x + n * C * HW + i;
-      y[n * HW + i] = col[argmax(col, C, HW) * HW];
-    }
-}
-
-/* dy[N,1,H,W], x -> dx */
-void kn_k_channel_max_grad(const kn_kargs *a) {
-  kn_shape s = kn_k_ishape(a, 1);
-  int64_t N = s.d[0], C = s.d[1], HW = s.d[2] * s.d[3];
-  const float *dy = kn_k_in(a, 0), *x = kn_k_in(a, 1);
-  float *dx = kn_k_out(a, 0);
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t i = 0; i < HW; i++) {
-      int64_t at = argmax(x + n * C * HW + i, C, HW);
-      for (int64_t c = 0; c < C; c++) dx[(n * C + c) * HW + i] = c == at ? dy[n * HW + i] : 0.0f;
-    }
-}
+void kn_k_channel_mean(const kn_kargs *a) { kn_k_run_taps(a, reduce_taps, false); }
+void kn_k_channel_max(const kn_kargs *a) { kn_k_run_taps(a, reduce_taps, false); }
+/* dy -> dx (SHAPE) for means; dy, x -> dx for maxima */
+void kn_k_global_avgpool_grad(const kn_kargs *a) { kn_k_run_taps(a, reduce_taps, true); }
+void kn_k_global_maxpool_grad(const kn_kargs *a) { kn_k_run_taps(a, reduce_taps, true); }
+void kn_k_channel_mean_grad(const kn_kargs *a) { kn_k_run_taps(a, reduce_taps, true); }
+void kn_k_channel_max_grad(const kn_kargs *a) { kn_k_run_taps(a, reduce_taps, true); }
 
 /* dy[N,C,...] -> db[C]: sum over every dimension but 1. */
 void kn_k_bias_grad(const kn_kargs *a) {
