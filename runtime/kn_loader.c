@@ -32,6 +32,11 @@ static void loader_build(kn_loader *ld, int b) {
   slot->n = n;
   slot->number = b;
   build_ctx bc = {ld, slot, (size_t)ld->aug.out_c * (size_t)ld->aug.out_h * (size_t)ld->aug.out_w};
+  for (int k = n; k < ld->cfg.batch; k++) { /* padding of a partial batch: zeros, label 0, index -1 */
+    slot->index[k] = -1;
+    slot->y[k] = 0;
+  }
+  if (n < ld->cfg.batch) memset(slot->x + (size_t)n * bc.per_image, 0, (size_t)(ld->cfg.batch - n) * bc.per_image * sizeof(float));
   kn_pool_parallel_for(&ld->pool, n, build_one, &bc);
 }
 

@@ -41,10 +41,12 @@ typedef struct kn_loader_config {
   bool sync;                   /* no prefetch thread: each batch is built inside kn_loader_next */
 } kn_loader_config;
 
+/* A partial batch is padded to `batch` images: zero pixels, label 0, index -1; only the first n
+ * count (mask the rest out of the loss and accuracy, or run the model on n images). */
 typedef struct kn_batch {
   float *x;       /* [batch][out_c][out_h][out_w], the first n images valid */
   int32_t *y;     /* [batch] labels */
-  int32_t *index; /* [batch] data-set index of each image */
+  int32_t *index; /* [batch] data-set index of each image, -1 for padding */
   int n;          /* images in this batch (the last one may be partial) */
   int number;     /* batch number within the epoch, from 0 */
 } kn_batch;

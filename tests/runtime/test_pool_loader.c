@@ -134,6 +134,9 @@ static void test_loader(void) {
         same_as_direct &= memcmp(one, bt->x + (size_t)k * 1200, sizeof one) == 0;
       }
       last_n = bt->n;
+      if (bt->n < 10) { /* padding */
+        numbers_ok &= bt->index[bt->n] == -1 && bt->y[9] == 0 && bt->x[(size_t)bt->n * 1200] == 0 && bt->x[10 * 1200 - 1] == 0;
+      }
     }
   }
   CHECK(numbers_ok && same_as_direct && last_n == 3);
