@@ -481,8 +481,9 @@ static bool expand_layer(kn_sp *c, scope *s, kn_sp_node list, int idx, int *prev
       else resolve(c, s, list, idx, local, ls.reuse);
       goto done;
     }
-    if (c->reusing) {
-      kn_diag_error(c->d, kn_sp_loc(ls.reuse), NULL, "reuse inside a reused layer is not supported");
+    if (c->reusing || kn_sp_map_get(t->layer, "repeat").n) {
+      kn_diag_error(c->d, kn_sp_loc(ls.reuse), "reuse one layer, block or sequential group",
+                    c->reusing ? "reuse inside a reused layer is not supported" : "a repeated layer cannot be reused");
       goto done;
     }
     layer_syntax ts;
@@ -557,6 +558,10 @@ done:
 
 static int expand_seq(kn_sp *c, scope *s, kn_sp_node list) {
   int prev = s->input;
+  if (c->row_depth > 64) { /* YAML aliases can make a list contain itself */
+    kn_diag_error(c->d, kn_sp_loc(list), "a list of layers may not contain itself", "layers nested too deeply");
+    return -1;
+  }
   for (int i = 0; i < kn_sp_seq_len(list); i++)
     if (!expand_layer(c, s, list, i, &prev)) return -1;
   return prev;

@@ -45,6 +45,22 @@ bool kn_sp_parse(kn_sp_file *f, const char *text, size_t len, kn_diag *d) {
       kn_diag_error(d, (kn_loc){f->path, 1, 1}, "a model spec is a mapping with at least 'layers:'",
                     "the file is empty");
       ok = false;
+    } else {
+      /* A second document ('---') would be silently ignored: reject it. */
+      yaml_document_t next;
+      if (yaml_parser_load(&p, &next)) {
+        yaml_node_t *r = yaml_document_get_root_node(&next);
+        if (r) {
+          kn_loc at = {f->path, (int)next.start_mark.line + 1, (int)next.start_mark.column + 1};
+          kn_diag_error(d, at, "a spec is one document; remove the '---' separator", "more than one YAML document");
+          ok = false;
+        }
+        yaml_document_delete(&next);
+      } else {
+        kn_loc at = {f->path, (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1};
+        kn_diag_error(d, at, NULL, "YAML syntax: %s", p.problem ? p.problem : "invalid YAML");
+        ok = false;
+      }
     }
   }
   yaml_parser_delete(&p);
