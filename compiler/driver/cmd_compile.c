@@ -36,17 +36,6 @@ static void usage(FILE *f) {
         f);
 }
 
-/* The inference graph: the forward graph without its loss (BatchNorm is already in eval mode). */
-static kn_graph *inference_graph(const kn_graph *fwd) {
-  kn_graph *g = kn_graph_clone(fwd);
-  for (int i = 0; i < g->n_nodes; i++)
-    if (g->nodes[i].op == KN_OP_NLL_LOSS) g->nodes[i].dead = true;
-  g->loss = -1;
-  g->labels = -1;
-  kn_graph_compact(g);
-  return g;
-}
-
 static char *default_output(const char *file, const char *emit) {
   const char *base = strrchr(file, '/');
   base = base ? base + 1 : file;
@@ -116,7 +105,7 @@ int kn_cmd_compile(int argc, char **argv) {
   kn_graph *infer = NULL, *train = NULL;
   int rc = KN_EXIT_OK;
   if (strcmp(which, "train")) {
-    infer = inference_graph(s->graph);
+    infer = kn_cpu_inference_graph(s->graph);
     entries[ne++] = (kn_cpu_entry){"forward", infer};
   }
   if (strcmp(which, "forward")) {

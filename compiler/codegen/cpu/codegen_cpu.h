@@ -69,6 +69,10 @@ bool kn_cpu_emit(kn_cpu_module *m, kn_emit_kind kind, const char *path, kn_diag 
 bool kn_cpu_write_header(const kn_cpu_module *m, const char *path, kn_diag *d);
 void kn_cpu_module_dispose(kn_cpu_module *m);
 
+/* The inference graph of a spec's forward graph: the loss and labels dropped (BatchNorm already
+ * uses running statistics there). Caller disposes. */
+kn_graph *kn_cpu_inference_graph(const kn_graph *fwd);
+
 /* Links obj with the executable runtime (runtime/exe) using the system C compiler; the linker's
  * message becomes a diagnostic. */
 bool kn_cpu_link_exe(const char *obj, const char *out, kn_diag *d);

@@ -95,7 +95,8 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   bool *pinned = kn_xcalloc((size_t)(g->n_vals ? g->n_vals : 1), sizeof *pinned);
   for (int v = 0; v < g->n_vals; v++) {
     int role = value_role(g, v);
-    pinned[v] = role == KN_ROLE_OUTPUT || role == KN_ROLE_LOSS || (o->keep_grads && role == KN_ROLE_GRAD) ||
+    /* Inputs stay intact (callers may run an entry again on the same data); results stay live. */
+    pinned[v] = g->vals[v].kind == KN_VAL_INPUT || role == KN_ROLE_OUTPUT || role == KN_ROLE_LOSS || (o->keep_grads && role == KN_ROLE_GRAD) ||
                 (o->export_all && g->vals[v].kind == KN_VAL_ACT);
   }
   kn_memplan mp;
@@ -277,6 +278,16 @@ void kn_cpu_module_dispose(kn_cpu_module *m) {
   }
   free(m->name);
   free(m);
+}
+
+kn_graph *kn_cpu_inference_graph(const kn_graph *fwd) {
+  kn_graph *g = kn_graph_clone(fwd);
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i].op == KN_OP_NLL_LOSS) g->nodes[i].dead = true;
+  g->loss = -1;
+  g->labels = -1;
+  kn_graph_compact(g);
+  return g;
 }
 
 /* Accessors for cpu_header.c. */

@@ -37,8 +37,12 @@ bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d) {
     cg->features = kn_xstrdup(o->features ? o->features : "");
   } else {
     char *c = LLVMGetHostCPUName(), *f = LLVMGetHostCPUFeatures();
-    cg->cpu = kn_xstrdup(c);
     cg->features = kn_xstrdup(o->features ? o->features : f);
+    /* A CPU newer than LLVM 14 comes back as "generic": tune for the ISA level its features give. */
+    const char *name = c;
+    if (!strcmp(c, "generic"))
+      name = strstr(f, "+avx512f") ? "x86-64-v4" : strstr(f, "+avx2") ? "x86-64-v3" : "x86-64";
+    cg->cpu = kn_xstrdup(name);
     LLVMDisposeMessage(c);
     LLVMDisposeMessage(f);
   }
@@ -94,10 +98,23 @@ static void set_str_attr(kn_cg *cg, LLVMValueRef fn, const char *k, const char *
                           LLVMCreateStringAttribute(cg->ctx, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
 }
 
+/* True when the target has AVX-512F: from explicit features, else from the CPU name. */
+static bool has_avx512(const kn_cg *cg) {
+  if (strstr(cg->features, "-avx512f")) return false;
+  if (strstr(cg->features, "+avx512f")) return true;
+  static const char *const cpus[] = {"skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",
+                                     "icelake-server", "tigerlake", "sapphirerapids", "rocketlake", "x86-64-v4",
+                                     "knl", "knm"};
+  for (size_t i = 0; i < sizeof cpus / sizeof cpus[0]; i++)
+    if (!strcmp(cg->cpu, cpus[i])) return true;
+  return false;
+}
+
 void kn_cg_set_target_attrs(kn_cg *cg, LLVMValueRef fn) {
   set_str_attr(cg, fn, "target-cpu", cg->cpu);
-  set_str_attr(cg, fn, "target-features", cg->features);
-  if (strstr(cg->features, "+avx512f")) set_str_attr(cg, fn, "prefer-vector-width", "512");
+  if (*cg->features) set_str_attr(cg, fn, "target-features", cg->features);
+  else LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "target-features", 15);
+  if (has_avx512(cg)) set_str_attr(cg, fn, "prefer-vector-width", "512");
   set_str_attr(cg, fn, "no-trapping-math", "true");
 }
 
