@@ -8,6 +8,7 @@
 
 #include "autodiff.h"
 #include "codegen_cpu.h"
+#include "ptx.h"
 #include "diag.h"
 #include "spec.h"
 #include "util.h"
@@ -27,6 +28,8 @@ static void usage(FILE *f) {
         "  --cpu=NAME         target CPU (default: this machine's), e.g. skylake-avx512, x86-64-v3\n"
         "  --features=LIST    target features, e.g. +avx2,+fma (default: the CPU's)\n"
         "  --entry=WHICH      both (default), forward (inference only) or train\n"
+        "  --target=cuda      NVIDIA GPU: PTX for sm_80+ of the training step (or --entry=forward);\n"
+        "                     needs --emit=asm for now (see docs/gpu.md)\n"
         "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
         "  --stats            print memory-plan and code statistics\n"
         "  --batch N          batch size (overrides train.batch_size)\n"
@@ -53,7 +56,7 @@ static char *header_path(const char *obj) {
 }
 
 int kn_cmd_compile(int argc, char **argv) {
-  const char *file = NULL, *out = NULL, *emit = "exe", *which = "both";
+  const char *file = NULL, *out = NULL, *emit = "exe", *which = "both", *target = "cpu";
   bool stats = false;
   kn_cpu_options co;
   kn_cpu_options_defaults(&co);
@@ -69,6 +72,7 @@ int kn_cmd_compile(int argc, char **argv) {
     else if (!strncmp(a, "--cpu=", 6)) co.cpu = a + 6;
     else if (!strncmp(a, "--features=", 11)) co.features = a + 11;
     else if (!strncmp(a, "--entry=", 8)) which = a + 8;
+    else if (!strncmp(a, "--target=", 9)) target = a + 9;
     else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
     else if (!strcmp(a, "--stats")) stats = true;
     else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = a[2] - '0';
@@ -86,6 +90,10 @@ int kn_cmd_compile(int argc, char **argv) {
   }
   if (strcmp(emit, "exe") && strcmp(emit, "obj") && strcmp(emit, "asm") && strcmp(emit, "llvm")) {
     fprintf(stderr, "kiln compile: unknown --emit kind '%s' (use exe, obj, asm or llvm)\n", emit);
+    return KN_EXIT_USAGE;
+  }
+  if (strcmp(target, "cpu") && strcmp(target, "cuda")) {
+    fprintf(stderr, "kiln compile: unknown --target '%s' (use cpu or cuda)\n", target);
     return KN_EXIT_USAGE;
   }
   if (strcmp(which, "both") && strcmp(which, "forward") && strcmp(which, "train")) {
@@ -115,7 +123,9 @@ int kn_cmd_compile(int argc, char **argv) {
   }
   char *outp = out ? kn_xstrdup(out) : default_output(file, emit);
   kn_cpu_module *m = NULL;
-  if (rc == KN_EXIT_OK) {
+  if (rc == KN_EXIT_OK && !strcmp(target, "cuda")) /* GPU backend (codegen/ptx) */
+    rc = kn_ptx_cmd_compile(train ? train : infer, emit, outp, &d);
+  else if (rc == KN_EXIT_OK) {
     m = kn_cpu_compile(s->model_name ? s->model_name : "model", entries, ne, &co, &d);
     if (!m) rc = KN_EXIT_USER;
   }

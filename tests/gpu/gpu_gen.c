@@ -13,37 +13,13 @@
 #include "autodiff.h"
 #include "bundle_write.h"
 #include "interp.h"
+#include "interp_data.h"
 #include "op_graphs.h"
 #include "spec.h"
 #include "util.h"
 
 enum { KN_TRAIN_STEPS = 3 };
 static int passed, failed;
-
-/* Random data for every value with no producer that init_params leaves alone (inputs). */
-static void fill_inputs(const kn_graph *g, kn_interp *it, uint64_t seed) {
-  kn_rng r;
-  kn_rng_seed(&r, seed);
-  for (int v = 0; v < g->n_vals; v++) {
-    const kn_value *val = &g->vals[v];
-    if (val->producer >= 0 || val->kind != KN_VAL_INPUT) continue;
-    int64_t n = kn_shape_numel(val->shape);
-    if (val->dtype == KN_DT_I32) {
-      int32_t *p = kn_interp_i32(it, v);
-      for (int64_t i = 0; i < n; i++) p[i] = (int32_t)kn_rng_uniform(&r, 0, 9.999);
-    } else {
-      float *p = kn_interp_f32(it, v);
-      for (int64_t i = 0; i < n; i++) p[i] = (float)kn_rng_uniform(&r, -1, 1);
-    }
-  }
-  if (g->lr >= 0) kn_interp_f32(it, g->lr)[0] = 0.05f;
-  if (g->step >= 0) kn_interp_f32(it, g->step)[0] = 1.0f;
-}
-
-/* The interpreter's storage of value v, whatever its dtype. */
-static void *data(const kn_graph *g, kn_interp *it, int v) {
-  return g->vals[v].dtype == KN_DT_I32 ? (void *)kn_interp_i32(it, v) : (void *)kn_interp_f32(it, v);
-}
 
 /* Copies of the values with no producer: what the GPU starts from. */
 static void **snapshot(const kn_graph *g, kn_interp *it, bool sources) {
@@ -52,7 +28,7 @@ static void **snapshot(const kn_graph *g, kn_interp *it, bool sources) {
     if (sources != (g->vals[v].producer < 0)) continue;
     size_t bytes = (size_t)kn_shape_numel(g->vals[v].shape) * 4;
     s[v] = kn_xmalloc(bytes);
-    memcpy(s[v], data(g, it, v), bytes);
+    memcpy(s[v], kn_test_value_data(g, it, v), bytes);
   }
   return s;
 }
@@ -84,7 +60,7 @@ static void gen_ops(const char *dir) {
       kn_graph *g = kn_test_op_graph(op, var, &node);
       kn_interp *it = kn_interp_create(g);
       kn_interp_init_params(it, 7);
-      fill_inputs(g, it, 100 + (uint64_t)op);
+      kn_test_fill_inputs(g, it, 100 + (uint64_t)op);
       void **init = snapshot(g, it, true);
       kn_interp_run_node(it, node);
       void **expect = snapshot(g, it, false);
@@ -93,7 +69,7 @@ static void gen_ops(const char *dir) {
         if (kn_op_table[op].mutates >> k & 1) {
           int v = n->in[k];
           expect[v] = kn_xmalloc((size_t)kn_shape_numel(g->vals[v].shape) * 4);
-          memcpy(expect[v], data(g, it, v), (size_t)kn_shape_numel(g->vals[v].shape) * 4);
+          memcpy(expect[v], kn_test_value_data(g, it, v), (size_t)kn_shape_numel(g->vals[v].shape) * 4);
         }
       char *path = kn_fmt("%s/op_%s_%d.kgb", dir, kn_op_table[op].name, var);
       write_bundle(path, g, init, expect, 2e-4f, 1, -1);
@@ -138,7 +114,7 @@ static void gen_model(const char *dir, const char *spec, bool timing) {
     kn_graph *g = s->graph;
     kn_interp *it = kn_interp_create(g);
     kn_interp_init_params(it, 42);
-    fill_inputs(g, it, 1234);
+    kn_test_fill_inputs(g, it, 1234);
     void **init = snapshot(g, it, true);
     for (int k = 0; k < KN_TRAIN_STEPS; k++) {
       if (g->step >= 0) kn_interp_f32(it, g->step)[0] = (float)(k + 1);

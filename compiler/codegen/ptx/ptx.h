@@ -73,6 +73,10 @@ bool kn_ptx_emit_program(kn_ptx_program *prog, const kn_ptx_options *o, kn_diag 
 bool kn_ptx_compile_graph(const kn_graph *g, const kn_ptx_options *o, kn_ptx_program **out, kn_diag *d);
 void kn_ptx_program_dispose(kn_ptx_program *prog);
 
+/* `kiln compile --target=cuda`: writes the PTX of g to `out` when emit is "asm"; any other emit
+ * kind is a diagnostic (the GPU executable is not implemented yet). Returns a KN_EXIT_* code. */
+int kn_ptx_cmd_compile(const kn_graph *g, const char *emit, const char *out, kn_diag *d);
+
 /* The embedded kernel bitcode (every kernels/ source, linked into one module). */
 extern const unsigned char kn_ptx_kernels_bc[];
 extern const unsigned char kn_ptx_kernels_bc_end[];
