@@ -1,0 +1,32 @@
+/* pm_check.h — CHECK macro, summary line and graph helpers shared by the pass tests. */
+#ifndef KN_PM_CHECK_H
+#define KN_PM_CHECK_H
+
+#include <stdio.h>
+
+#include "ir.h"
+#include "pipeline.h"
+
+extern int pm_failures, pm_checks;
+#define CHECK(c)                                                            \
+  do {                                                                      \
+    pm_checks++;                                                            \
+    if (!(c)) {                                                             \
+      pm_failures++;                                                        \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+    }                                                                       \
+  } while (0)
+
+/* Prints "P passed, F failed"; returns the exit status. */
+int pm_summary(void);
+
+/* The inference graph of a spec's forward graph (nll_loss dropped), as `kiln compile` builds it. */
+kn_graph *pm_inference_graph(const kn_graph *fwd);
+/* Runs the pipeline at level `o_level` (or the single pass `only` when >= 0) with --verify-each;
+ * counts a failed check when it fails. */
+void pm_run(kn_graph *g, int o_level, int only, kn_pipeline_mode mode);
+/* Kernel count and the ops of the kernel holding the node named `name` ("conv2d+batchnorm2d+relu"). */
+const char *pm_kernel_ops(const kn_graph *g, const char *node_name, char *buf, size_t cap);
+int pm_node(const kn_graph *g, const char *name); /* node id by name, -1 if none */
+
+#endif
