@@ -9,6 +9,14 @@
  * Frozen parameters get no gradient, no optimizer state, and backward stops where nothing
  * trainable lies upstream; activations that only such paths would need are not saved.
  *
+ * BatchNorm in a frozen scope (node->frozen, a frozen scope of cfg, or non-trainable gamma):
+ *   KN_BN_FROZEN_BATCH (default, PyTorch's model.train()): batch statistics, running statistics
+ *     updated (bn_running_update), gradients flow through it to trainable layers upstream;
+ *   KN_BN_FROZEN_EVAL (spec option): running statistics (TRAINING = 0), no running update,
+ *     backward (if anything trainable lies upstream) through the fixed affine map.
+ * Every other BatchNorm uses batch statistics and gets a running update (COUNT = N*H*W for the
+ * unbiased variance).
+ *
  * Value names: gradient of parameter P is "grad:P"; optimizer state "P.momentum_buffer",
  * "P.exp_avg", "P.exp_avg_sq" (PyTorch's state names).
  */
