@@ -10,6 +10,8 @@
 #include "codegen_cpu.h"
 #include "ptx.h"
 #include "diag.h"
+#include "pipeline.h"
+#include "ship.h"
 #include "spec.h"
 #include "util.h"
 
@@ -23,7 +25,9 @@ static void usage(FILE *f) {
         "options:\n"
         "  -o OUT             output file (default: the spec's file name without .yaml)\n"
         "  --emit=KIND        exe (default), obj (OUT and a header OUT.h describing the ABI),\n"
-        "                     asm, or llvm (textual IR)\n"
+        "                     asm, llvm (textual IR), or bundle (OUT.o + OUT.h: the classifier as\n"
+        "                     one object with a C API, see examples/bundle)\n"
+        "  --weights FILE     embed trained weights (safetensors) in the executable or bundle\n"
         "  -O0 .. -O3         optimisation level (default -O3)\n"
         "  --cpu=NAME         target CPU (default: this machine's), e.g. skylake-avx512, x86-64-v3\n"
         "  --features=LIST    target features, e.g. +avx2,+fma (default: the CPU's)\n"
@@ -35,8 +39,9 @@ static void usage(FILE *f) {
         "  --batch N          batch size (overrides train.batch_size)\n"
         "  --input HxW        input height and width (overrides train.input_size)\n"
         "  -h, --help         show this help\n\n"
-        "Exit status: 0 success, 1 error in the spec or the build, 2 bad usage, 3 internal error.\n",
+        "Exit status: 0 success, 1 error in the spec or the build, 2 bad usage, 3 internal error.\n\n",
         f);
+  kn_pipeline_print_usage(f);
 }
 
 static char *default_output(const char *file, const char *emit) {
@@ -45,7 +50,7 @@ static char *default_output(const char *file, const char *emit) {
   size_t n = strlen(base);
   if (n > 5 && !strcmp(base + n - 5, ".yaml")) n -= 5;
   else if (n > 4 && !strcmp(base + n - 4, ".yml")) n -= 4;
-  const char *ext = !strcmp(emit, "obj") ? ".o" : !strcmp(emit, "asm") ? ".s" : !strcmp(emit, "llvm") ? ".ll" : "";
+  const char *ext = !strcmp(emit, "obj") || !strcmp(emit, "bundle") ? ".o" : !strcmp(emit, "asm") ? ".s" : !strcmp(emit, "llvm") ? ".ll" : "";
   return kn_fmt("%.*s%s", (int)n, base, ext);
 }
 
@@ -56,11 +61,17 @@ static char *header_path(const char *obj) {
 }
 
 int kn_cmd_compile(int argc, char **argv) {
-  const char *file = NULL, *out = NULL, *emit = "exe", *which = "both", *target = "cpu";
+  const char *file = NULL, *out = NULL, *emit = "exe", *weights = NULL, *which = "both", *target = "cpu";
   bool stats = false;
   kn_cpu_options co;
   kn_cpu_options_defaults(&co);
   kn_spec_options so = {0};
+  kn_pipeline_options po; /* graph passes (compiler/passes/pipeline.h) */
+  kn_pipeline_options_init(&po);
+  po.opt_level = co.opt_level;
+  po.arena_size = kn_pipeline_memplan_arena;
+  kn_diag pd;
+  kn_diag_init(&pd);
   for (int i = 1, r; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -69,13 +80,16 @@ int kn_cmd_compile(int argc, char **argv) {
     }
     if (!strcmp(a, "-o") && i + 1 < argc) out = argv[++i];
     else if (!strncmp(a, "--emit=", 7)) emit = a + 7;
+    else if (!strcmp(a, "--weights") && i + 1 < argc) weights = argv[++i];
+    else if (!strncmp(a, "--weights=", 10)) weights = a + 10;
     else if (!strncmp(a, "--cpu=", 6)) co.cpu = a + 6;
     else if (!strncmp(a, "--features=", 11)) co.features = a + 11;
     else if (!strncmp(a, "--entry=", 8)) which = a + 8;
     else if (!strncmp(a, "--target=", 9)) target = a + 9;
     else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
-    else if (!strcmp(a, "--stats")) stats = true;
-    else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = a[2] - '0';
+    else if (!strcmp(a, "--stats")) stats = po.stats = true;
+    else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = po.opt_level = a[2] - '0';
+    else if (kn_pipeline_parse_arg(&po, a, &pd)) continue;
     else if ((r = kn_cli_spec_option("compile", argc, argv, &i, &so)) != 0) {
       if (r < 0) return KN_EXIT_USAGE;
     } else if (a[0] == '-' && a[1]) {
@@ -88,8 +102,8 @@ int kn_cmd_compile(int argc, char **argv) {
       file = a;
     }
   }
-  if (strcmp(emit, "exe") && strcmp(emit, "obj") && strcmp(emit, "asm") && strcmp(emit, "llvm")) {
-    fprintf(stderr, "kiln compile: unknown --emit kind '%s' (use exe, obj, asm or llvm)\n", emit);
+  if (strcmp(emit, "exe") && strcmp(emit, "obj") && strcmp(emit, "asm") && strcmp(emit, "llvm") && strcmp(emit, "bundle")) {
+    fprintf(stderr, "kiln compile: unknown --emit kind '%s' (use exe, obj, asm, llvm or bundle)\n", emit);
     return KN_EXIT_USAGE;
   }
   if (strcmp(target, "cpu") && strcmp(target, "cuda")) {
@@ -100,6 +114,10 @@ int kn_cmd_compile(int argc, char **argv) {
     fprintf(stderr, "kiln compile: unknown --entry '%s' (use both, forward or train)\n", which);
     return KN_EXIT_USAGE;
   }
+  bool bad_pass_flag = kn_diag_has_errors(&pd);
+  kn_diag_print(&pd, stderr);
+  kn_diag_free(&pd);
+  if (bad_pass_flag) return KN_EXIT_USAGE;
   if (!file) {
     usage(stderr);
     return KN_EXIT_USAGE;
@@ -114,11 +132,13 @@ int kn_cmd_compile(int argc, char **argv) {
   int rc = KN_EXIT_OK;
   if (strcmp(which, "train")) {
     infer = kn_cpu_inference_graph(s->graph);
+    if (!kn_pipeline_run(infer, &po, KN_PIPELINE_INFER, stderr, &d)) rc = KN_EXIT_INTERNAL;
     entries[ne++] = (kn_cpu_entry){"forward", infer};
   }
   if (strcmp(which, "forward")) {
     train = kn_graph_clone(s->graph);
     if (!kn_autodiff(train, &s->train, NULL, &d)) rc = KN_EXIT_USER;
+    else if (!kn_pipeline_run(train, &po, KN_PIPELINE_TRAIN, stderr, &d)) rc = KN_EXIT_INTERNAL;
     else entries[ne++] = (kn_cpu_entry){"train_step", train};
   }
   char *outp = out ? kn_xstrdup(out) : default_output(file, emit);
@@ -137,11 +157,13 @@ int kn_cmd_compile(int argc, char **argv) {
       char *h = header_path(outp);
       if (!kn_cpu_emit(m, KN_EMIT_OBJ, outp, &d) || !kn_cpu_write_header(m, h, &d)) rc = KN_EXIT_USER;
       free(h);
-    } else {
-      char *obj = kn_fmt("%s.kiln%d.o", outp, (int)getpid());
-      if (!kn_cpu_emit(m, KN_EMIT_OBJ, obj, &d) || !kn_cpu_link_exe(obj, outp, &d)) rc = KN_EXIT_USER;
-      unlink(obj);
-      free(obj);
+    } else { /* exe or bundle, with the train config (and --weights) embedded: ship.c */
+      char *text = kn_ship_train_text(&s->train, file), *h = header_path(outp);
+      if (!strcmp(emit, "bundle") ? !kn_ship_bundle(m, outp, h, &s->train, text, weights, &d)
+                                  : !kn_ship_exe(m, outp, text, weights, &d))
+        rc = KN_EXIT_USER;
+      free(h);
+      free(text);
     }
   }
   kn_diag_print(&d, stderr);

@@ -6,6 +6,8 @@
 
 #include "autodiff.h"
 #include "diag.h"
+#include "kernel_groups.h"
+#include "pipeline.h"
 #include "spec.h"
 
 /* Shared with `kiln check` (cmd_check.c). */
@@ -21,13 +23,23 @@ static void usage(FILE *f) {
         "  --after=autodiff   the training graph (forward, backward, updates) instead\n"
         "  --batch N          batch size (overrides train.batch_size)\n"
         "  --input HxW        input height and width (overrides train.input_size)\n"
-        "  -h, --help         show this help\n",
+        "  -h, --help         show this help\n"
+        "With pass-pipeline flags (default -O0 here), the graph is printed after the passes, followed\n"
+        "by its fused kernels; --print-after=PASS prints it after that pass too.\n\n",
         f);
+  kn_pipeline_print_usage(f);
 }
 
 int kn_cmd_dump(int argc, char **argv) {
   const char *file = NULL, *format = "text", *after = NULL;
   kn_spec_options o = {0};
+  kn_pipeline_options po; /* graph passes (compiler/passes/pipeline.h); none unless asked */
+  kn_pipeline_options_init(&po);
+  po.opt_level = 0;
+  po.print_to = stdout;
+  po.arena_size = kn_pipeline_memplan_arena;
+  kn_diag pd;
+  kn_diag_init(&pd);
   for (int i = 1, r; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -37,6 +49,7 @@ int kn_cmd_dump(int argc, char **argv) {
     if (!strncmp(a, "--format=", 9)) format = a + 9;
     else if (!strncmp(a, "--after=", 8)) after = a + 8;
     else if (!strcmp(a, "--format") && i + 1 < argc) format = argv[++i];
+    else if (kn_pipeline_parse_arg(&po, a, &pd)) continue;
     else if ((r = kn_cli_spec_option("dump", argc, argv, &i, &o)) != 0) {
       if (r < 0) return KN_EXIT_USAGE;
     } else if (a[0] == '-' && a[1]) {
@@ -57,6 +70,10 @@ int kn_cmd_dump(int argc, char **argv) {
     fprintf(stderr, "kiln dump: unknown pass '%s' for --after (known: autodiff)\n", after);
     return KN_EXIT_USAGE;
   }
+  bool bad_pass_flag = kn_diag_has_errors(&pd);
+  kn_diag_print(&pd, stderr);
+  kn_diag_free(&pd);
+  if (bad_pass_flag) return KN_EXIT_USAGE;
   if (!file) {
     usage(stderr);
     return KN_EXIT_USAGE;
@@ -74,8 +91,21 @@ int kn_cmd_dump(int argc, char **argv) {
       return KN_EXIT_USER;
     }
   }
+  bool passes = po.opt_level > 0 || po.list_given;
+  if (passes) {
+    kn_diag d;
+    kn_diag_init(&d);
+    bool ok = kn_pipeline_run(s->graph, &po, after ? KN_PIPELINE_TRAIN : KN_PIPELINE_INFER, stdout, &d);
+    kn_diag_print(&d, stderr);
+    kn_diag_free(&d);
+    if (!ok) {
+      kn_spec_dispose(s);
+      return KN_EXIT_INTERNAL;
+    }
+  }
   if (!strcmp(format, "dot")) kn_graph_print_dot(s->graph, stdout);
   else kn_graph_print_text(s->graph, stdout);
+  if (passes && strcmp(format, "dot")) kn_kernels_print(s->graph, stdout);
   kn_spec_dispose(s);
   return KN_EXIT_OK;
 }

@@ -152,7 +152,7 @@ typedef struct kn_node {
   bool frozen;       /* inside a frozen scope: its params get no gradient */
   bool dead;         /* removed by a pass; dropped by kn_graph_compact */
   int fwd;           /* backward/update nodes: id of the forward node they come from, else -1 */
-  int kernel;        /* fusion group (compiler/passes/kernels.h): 0 = a kernel of its own, k > 0 =
+  int kernel;        /* fusion group (compiler/passes/kernel_groups.h): 0 = a kernel of its own, k > 0 =
                         emitted with every node of group k as one kernel; kept by clone/compact */
   int inplace;       /* memory-planner hint: 0 = none, k > 0 = output 0 may reuse the buffer of
                         input k-1 (same size, read last here); set by the `inplace` pass */

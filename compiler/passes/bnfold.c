@@ -5,7 +5,7 @@
  * epilogue (equivalently: w' = w * s, b' = b * s + t, computed once per weight change), so the BN
  * costs no pass over the activation. Weights are run-time data in kiln (loaded or trained), so the
  * fold is a kernel group, not a rewrite of the parameter values; the interpreter is unaffected. */
-#include "kernels.h"
+#include "kernel_groups.h"
 #include "pass_util.h"
 #include "pipeline.h"
 

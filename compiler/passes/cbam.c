@@ -12,7 +12,7 @@
  *      ordinary elementwise chain with its consumers (add, relu), left to eltwise.c. */
 #include <stdlib.h>
 
-#include "kernels.h"
+#include "kernel_groups.h"
 #include "pass_util.h"
 #include "pipeline.h"
 #include "util.h"

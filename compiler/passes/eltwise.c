@@ -4,7 +4,7 @@
  * broadcasts to a larger shape starts a new kernel. A reduction (global pools, channel mean/max,
  * bias_grad, sum_to) reading such a chain's value ends the chain: the loop reduces as it goes. A
  * chain may also extend a group an earlier pass formed (an epilogue, the CBAM gate). */
-#include "kernels.h"
+#include "kernel_groups.h"
 #include "pass_util.h"
 #include "pipeline.h"
 

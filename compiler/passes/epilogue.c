@@ -6,7 +6,7 @@
  * through) and of the same shape (an add that broadcasts is not a residual add). A training-mode
  * BN in the group means: the conv's epilogue gathers the per-channel sums, then one sweep applies
  * normalisation and the rest of the chain. A BN already given to the conv by bnfold is extended. */
-#include "kernels.h"
+#include "kernel_groups.h"
 #include "pass_util.h"
 #include "pipeline.h"
 

@@ -6,7 +6,7 @@
  * sums batchnorm2d_grad needs (sum dy, sum dy * x_hat); one more sweep then writes dx. Each link is
  * the first reader of the previous value; later readers read the written-through copy (the join
  * is refused when one of them runs inside the group's span). */
-#include "kernels.h"
+#include "kernel_groups.h"
 #include "pass_util.h"
 #include "pipeline.h"
 

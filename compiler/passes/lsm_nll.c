@@ -3,7 +3,7 @@
  * nll_loss_grad and log_softmax_grad read only the loss seed, the labels and the log-probabilities,
  * so the same kernel writes d(scores) = softmax - onehot(label) / N without storing anything in
  * between. The log-probabilities stay materialised (g->output). */
-#include "kernels.h"
+#include "kernel_groups.h"
 #include "pass_util.h"
 #include "pipeline.h"
 

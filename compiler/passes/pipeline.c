@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "kernels.h"
+#include "kernel_groups.h"
+#include "memplan.h"
 #include "util.h"
 
 enum { ONCE = 0, FIXED = 1, INFER = KN_PIPELINE_INFER, TRAIN = KN_PIPELINE_TRAIN, BOTH = 3 };
@@ -117,6 +118,19 @@ void kn_pipeline_print_passes(FILE *f) {
     fprintf(f, "%-13s %-5s %-5s -O%d  %s\n", p->name, p->fixed_point ? "fixed" : "once", modes[p->modes & 3],
             p->level, p->why);
   }
+}
+
+int64_t kn_pipeline_memplan_arena(const kn_graph *g, void *ctx) {
+  (void)ctx;
+  bool *pinned = kn_xcalloc((size_t)g->n_vals + 1, 1);
+  if (g->output >= 0) pinned[g->output] = true;
+  if (g->loss >= 0) pinned[g->loss] = true;
+  kn_memplan mp;
+  kn_memplan_build(g, pinned, KN_MEMPLAN_ALIGN, &mp);
+  int64_t size = mp.size;
+  kn_memplan_free(&mp);
+  free(pinned);
+  return size;
 }
 
 /* ---- running ---- */

@@ -76,6 +76,8 @@ bool kn_pipeline_parse_arg(kn_pipeline_options *o, const char *arg, kn_diag *d);
 void kn_pipeline_print_usage(FILE *f);
 /* One line per pass of the table: name, run, mode, level, why. */
 void kn_pipeline_print_passes(FILE *f);
+/* An arena_size callback: kn_memplan_build's arena (output and loss pinned); ctx unused. */
+int64_t kn_pipeline_memplan_arena(const kn_graph *g, void *ctx);
 /* Pass id of a name, -1 when unknown. */
 int kn_pass_lookup(const char *name);
 

@@ -8,23 +8,11 @@
 #include <string.h>
 
 #include "autodiff.h"
-#include "kernels.h"
-#include "memplan.h"
+#include "kernel_groups.h"
 #include "pm_check.h"
 #include "spec.h"
 
-static int64_t arena(const kn_graph *g, void *ctx) {
-  (void)ctx;
-  bool *pinned = calloc((size_t)g->n_vals + 1, 1);
-  for (int v = 0; v < g->n_vals; v++)
-    pinned[v] = v == g->output || v == g->loss;
-  kn_memplan mp;
-  kn_memplan_build(g, pinned, KN_MEMPLAN_ALIGN, &mp);
-  int64_t s = mp.size;
-  kn_memplan_free(&mp);
-  free(pinned);
-  return s;
-}
+static int64_t arena(const kn_graph *g, void *ctx) { return kn_pipeline_memplan_arena(g, ctx); }
 
 typedef struct {
   int nodes, kernels;

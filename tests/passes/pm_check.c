@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "kernel_groups.h"
 #include "util.h"
 
 int pm_failures, pm_checks;

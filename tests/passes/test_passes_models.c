@@ -18,7 +18,7 @@
 
 #include "autodiff.h"
 #include "interp.h"
-#include "kernels.h"
+#include "kernel_groups.h"
 #include "pm_check.h"
 #include "spec.h"
 

@@ -6,7 +6,7 @@
 
 #include "ad_build.h"
 #include "autodiff.h"
-#include "kernels.h"
+#include "kernel_groups.h"
 #include "pm_check.h"
 
 #define OPS(g, name) pm_kernel_ops(g, name, buf, sizeof buf)

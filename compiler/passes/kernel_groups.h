@@ -1,4 +1,4 @@
-/* kernels.h — kernel groups: how fusion passes say "emit these nodes as one kernel".
+/* kernel_groups.h — kernel groups: how fusion passes say "emit these nodes as one kernel".
  *
  * Fusion in kiln does not change the math: every node keeps its op, inputs and outputs, and the
  * reference interpreter (which ignores groups) stays the oracle. A fusion pass only sets

@@ -1,6 +1,6 @@
-/* kernels.c — kernel groups (see kernels.h): listing, legality, joining (which keeps every group
+/* kernel_groups.c — kernel groups (see kernel_groups.h): listing, legality, joining (which keeps every group
  * contiguous by moving nodes inside the span), traffic estimate and printing. */
-#include "kernels.h"
+#include "kernel_groups.h"
 
 #include <stdlib.h>
 #include <string.h>
