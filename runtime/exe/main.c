@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "kilnrt.h"
+#include "kn_commands.h"
 #include "kn_tensorfile.h"
 
 /* ---- model state ---- */
@@ -254,6 +255,9 @@ typedef struct {
 } kn_exe_command;
 
 static const kn_exe_command commands[] = {
+    {"train", kn_cmd_train, "train on CIFAR-10 (--data DIR) or the built-in synthetic set; see train --help"},
+    {"eval", kn_cmd_eval, "accuracy, per-class accuracy and confusion matrix on a test set"},
+    {"predict", kn_cmd_predict, "IMAGE...: classify PNG/JPEG images, top-5 classes with probabilities"},
     {"info", cmd_info, "model name, parameter counts, arena sizes, CPU features"},
     {"run", cmd_run, "ENTRY IN.kt OUT.kt [--steps=N]: run an entry point on tensors from a file"},
     {"bench", cmd_bench, "ENTRY [--iters=N]: time an entry point on synthetic data"},

@@ -66,7 +66,7 @@ bool kn_cpu_link_exe(const char *obj, const char *out, kn_diag *d) {
   const char *cc = getenv("CC") ? getenv("CC") : "cc";
   char *tmp = kn_fmt("%s.tmp%d", out, (int)getpid());
   char *log = kn_fmt("%s.link%d.log", out, (int)getpid());
-  char *cmd = kn_fmt("%s -o '%s' '%s' '%s' %s%s%s %s -lpng -ljpeg -lpthread -lm -ldl > '%s' 2>&1", cc, tmp, obj, lib,
+  char *cmd = kn_fmt("%s -o '%s' '%s' '%s' %s%s%s %s -Wl,-Bstatic -lpng16 -lz -ljpeg -Wl,-Bdynamic -lpthread -lm -ldl > '%s' 2>&1", cc, tmp, obj, lib,
                      *rt ? "'" : "", rt, *rt ? "'" : "", KN_EXE_LINK_FLAGS, log);
   int rc = system(cmd);
   bool ok = rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0;

@@ -1,0 +1,31 @@
+/* ship.h — turning a compiled model into something to ship (see ship.c): the executable with the
+ * spec's train config and optionally trained weights embedded, or a C bundle (object + header).
+ *
+ *   char *text = kn_ship_train_text(&spec->train, spec->path);
+ *   kn_ship_exe(module, "sample_resnet", text, "best.safetensors", &d);       // weights may be NULL
+ *   kn_ship_bundle(module, "clf.o", "clf.h", &spec->train, text, "best.safetensors", &d);
+ *   free(text);
+ */
+#ifndef KN_SHIP_H
+#define KN_SHIP_H
+
+#include <stdbool.h>
+
+#include "codegen_cpu.h"
+#include "diag.h"
+#include "train.h"
+
+/* The train config in the text form runtime/exe/kn_traincfg.h parses; the spec's weights path is
+ * made absolute relative to the spec's directory. Caller frees. */
+char *kn_ship_train_text(const kn_train_config *t, const char *spec_path);
+/* An object defining kn_embedded_train_config and, when weights is not NULL, the bytes of that
+ * file as kn_embedded_weights .. kn_embedded_weights_end. */
+bool kn_ship_blob_object(const char *obj, const char *train_text, const char *weights, kn_diag *d);
+/* Model object + blobs, linked with the runtime into the executable `out`. */
+bool kn_ship_exe(kn_cpu_module *m, const char *out, const char *train_text, const char *weights, kn_diag *d);
+/* One relocatable object `out` (model, blobs, the runtime's kn_bundle API and what it needs) and
+ * the header declaring that API. */
+bool kn_ship_bundle(kn_cpu_module *m, const char *out, const char *header, const kn_train_config *t,
+                    const char *train_text, const char *weights, kn_diag *d);
+
+#endif

@@ -1,0 +1,242 @@
+/* kn_cmd_train.c — the `train` command: epochs of shuffled, augmented batches through the
+ * generated train_step (lr from the schedule, Adam's step count fed as inputs), evaluation with
+ * the forward entry every eval_every epochs, best-model tracking, checkpoints after every epoch,
+ * metrics.csv + metrics.svg, and exact --resume.
+ *
+ * Batches smaller than the compiled N (--batch B < N, or the last batch of an epoch) fill the
+ * remaining slots by repeating the batch's own images in order (slot i holds image i mod n), so
+ * the step sees only real data; the loss and BatchNorm statistics are then over N slots in which
+ * some images count twice. Reported loss and accuracy count each real image once. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kn_checkpoint.h"
+#include "kn_commands.h"
+#include "kn_log.h"
+#include "kn_metrics.h"
+#include "kn_traincfg.h"
+
+typedef struct train_opts {
+  const char *data, *out, *resume, *weights, *schedule;
+  int epochs, batch, seed, threads, eval_every, limit, test_limit, stop_after, warmup;
+  double lr;
+  bool quiet;
+} train_opts;
+
+static bool make_dirs(const char *path, kn_error *err) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1;; p++) {
+    if (*p != '/' && *p) continue;
+    char c = *p;
+    *p = 0;
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return kn_error_set(err, "cannot create directory '%s': %s", buf, strerror(errno));
+    *p = c;
+    if (!c) return true;
+  }
+}
+
+static char *join(const char *dir, const char *name) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}
+
+/* One epoch of training; returns false on error. */
+static bool train_epoch(kn_session *s, kn_loader *ld, const kn_rt_train_config *c, const kn_ckpt_meta *m, int epoch,
+                        int64_t *step, bool progress, double *loss, double *acc) {
+  size_t img = (size_t)s->in_c * (size_t)s->in_h * (size_t)s->in_w;
+  float *x = kn_session_input(s, KN_SESSION_TRAIN);
+  int32_t *y = kn_session_labels(s, KN_SESSION_TRAIN);
+  int nb = kn_loader_batches(ld);
+  double sum = 0;
+  int64_t seen = 0, correct = 0;
+  kn_progress pr;
+  if (progress) kn_progress_init(&pr, stdout, "train", ld->cfg.data->n, KN_PROGRESS_AUTO);
+  kn_loader_start_epoch(ld, epoch);
+  const kn_batch *b;
+  while ((b = kn_loader_next(ld))) {
+    for (int i = 0; i < s->batch; i++) {
+      int from = i % b->n;
+      memcpy(x + img * (size_t)i, b->x + img * (size_t)from, sizeof(float) * img);
+      y[i] = b->y[from];
+    }
+    double lr = kn_sched_lr(c, m->lr, m->epochs, epoch + (double)b->number / nb);
+    kn_session_train_step(s, lr, ++*step);
+    kn_score_batch(kn_session_output(s, KN_SESSION_TRAIN), b->y, b->n, s->classes, &sum, &correct, NULL);
+    seen += b->n;
+    if (!isfinite(sum)) {
+      if (progress) kn_progress_finish(&pr);
+      fprintf(stderr, "error: the loss became %g at epoch %d, batch %d (lr %g): training diverged; try a smaller --lr\n",
+              sum, epoch + 1, b->number, lr);
+      return false;
+    }
+    if (progress) kn_progress_update(&pr, seen, sum / (double)seen, (double)correct / (double)seen);
+  }
+  if (progress) kn_progress_finish(&pr);
+  *loss = sum / (double)(seen ? seen : 1);
+  *acc = (double)correct / (double)(seen ? seen : 1);
+  return true;
+}
+
+typedef struct train_run {
+  kn_session s;
+  kn_dataset train, test;
+  kn_loader ltrain, ltest;
+  bool have_ltrain, have_ltest;
+  kn_metrics metrics;
+  kn_confusion cm;
+  char *ckpt_path, *best_path, *csv_path, *svg_path;
+  char (*names)[KN_DATASET_NAME_LEN];
+} train_run;
+
+static void run_free(train_run *r) {
+  if (r->have_ltrain) kn_loader_free(&r->ltrain);
+  if (r->have_ltest) kn_loader_free(&r->ltest);
+  kn_dataset_free(&r->train);
+  kn_dataset_free(&r->test);
+  kn_metrics_free(&r->metrics);
+  kn_confusion_free(&r->cm);
+  kn_session_free(&r->s);
+  free(r->ckpt_path), free(r->best_path), free(r->csv_path), free(r->svg_path), free(r->names);
+}
+
+/* Sets up the session, its starting point (fresh or resumed) and the data. */
+static bool run_setup(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *err) {
+  const kn_rt_train_config *c = kn_traincfg_get();
+  if (!kn_session_init(&r->s, (uint64_t)o->seed, err)) return false;
+  if (!r->s.entry[KN_SESSION_TRAIN] || !r->s.entry[KN_SESSION_FORWARD])
+    return kn_error_set(err, "this executable lacks the train_step or forward entry point (compile with --entry=both)");
+  r->names = calloc((size_t)r->s.classes, KN_DATASET_NAME_LEN);
+  if (!r->names) return kn_error_set(err, "out of memory");
+  *m = (kn_ckpt_meta){.epochs = c->epochs, .seed = (uint64_t)o->seed, .batch = c->batch < r->s.batch ? c->batch : r->s.batch,
+                      .lr = c->lr, .schedule = c->sched, .warmup_epochs = c->warmup_epochs, .best_acc = -1};
+  if (o->resume) {
+    if (!kn_ckpt_load(&r->s, o->resume, m, err)) return false;
+  } else if (!kn_weights_load(&r->s, o->weights, NULL, true, err)) {
+    return false;
+  }
+  /* Options given on the command line override the spec and the checkpoint. */
+  if (o->epochs >= 0) m->epochs = o->epochs;
+  if (o->batch > 0) m->batch = o->batch;
+  if (o->lr > 0) m->lr = o->lr;
+  if (o->warmup >= 0) m->warmup_epochs = o->warmup;
+  if (o->schedule) {
+    int sc = kn_sched_parse(o->schedule);
+    if (sc < 0) return kn_error_set(err, "unknown --schedule '%s' (use constant, step or cosine)", o->schedule);
+    m->schedule = sc;
+  }
+  if (m->batch > r->s.batch)
+    return kn_error_set(err, "--batch %d is larger than the compiled batch %d (recompile with `kiln compile --batch %d`)",
+                        m->batch, r->s.batch, m->batch);
+  if (!kn_data_open(&r->train, o->data, true, o->limit, &r->s, err) ||
+      !kn_data_open(&r->test, o->data, false, o->test_limit, &r->s, err))
+    return false;
+  for (int i = 0; i < r->s.classes; i++)
+    snprintf(r->names[i], KN_DATASET_NAME_LEN, "%s", i < r->train.num_classes ? r->train.class_names[i] : "?");
+  if (!(r->have_ltrain = kn_loader_for(&r->ltrain, &r->train, &r->s, true, m->batch, m->seed, o->threads, err)) ||
+      !(r->have_ltest = kn_loader_for(&r->ltest, &r->test, &r->s, false, r->s.batch, 0, o->threads, err)))
+    return false;
+  if (!make_dirs(o->out, err) || !kn_confusion_init(&r->cm, r->s.classes, err)) return false;
+  r->ckpt_path = join(o->out, "checkpoint.safetensors");
+  r->best_path = join(o->out, "best.safetensors");
+  r->csv_path = join(o->out, "metrics.csv");
+  r->svg_path = join(o->out, "metrics.svg");
+  kn_metrics_init(&r->metrics);
+  if (!r->ckpt_path || !r->best_path || !r->csv_path || !r->svg_path) return kn_error_set(err, "out of memory");
+  return !o->resume || kn_metrics_read_csv(&r->metrics, r->csv_path, err);
+}
+
+static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *err) {
+  const kn_rt_train_config *c = kn_traincfg_get();
+  kn_rt_train_config sc = *c; /* the schedule as this run uses it */
+  sc.sched = (kn_rt_sched)m->schedule;
+  sc.warmup_epochs = m->warmup_epochs;
+  int eval_every = o->eval_every > 0 ? o->eval_every : c->eval_every;
+  bool progress = !o->quiet;
+  char line[160];
+  printf("training %s: %d train / %d test images (%s), input %dx%d, batch %d (compiled %d), epochs %d..%d, lr %g %s, "
+         "%d threads\n",
+         kn_model.name, r->train.n, r->test.n, o->data ? o->data : "synthetic", r->s.in_h, r->s.in_w, m->batch,
+         r->s.batch, m->epoch + 1, m->epochs, m->lr, kn_sched_name((kn_rt_sched)m->schedule), kn_parallel_threads());
+  int stop = o->stop_after > 0 ? m->epoch + o->stop_after : m->epochs;
+  if (stop > m->epochs) stop = m->epochs;
+  for (int epoch = m->epoch; epoch < stop; epoch++) {
+    double t0 = kn_log_now(), tl, ta, vl = NAN, va = NAN;
+    int64_t step = m->step;
+    if (!train_epoch(&r->s, &r->ltrain, &sc, m, epoch, &step, progress, &tl, &ta))
+      return kn_error_set(err, "training stopped");
+    double dt = kn_log_now() - t0;
+    m->step = step;
+    m->epoch = epoch + 1;
+    kn_log_line(stdout, kn_log_epoch(line, sizeof line, epoch + 1));
+    kn_log_line(stdout, kn_log_train(line, sizeof line, tl, ta));
+    if ((epoch + 1) % eval_every == 0 || epoch + 1 == m->epochs) {
+      memset(r->cm.m, 0, sizeof(int64_t) * (size_t)r->cm.k * (size_t)r->cm.k);
+      if (!kn_evaluate(&r->s, &r->ltest, &r->cm, &vl, progress, err)) return false;
+      va = kn_confusion_accuracy(&r->cm);
+      kn_log_line(stdout, kn_log_val(line, sizeof line, vl, va));
+      if (va > m->best_acc) {
+        m->best_acc = va;
+        m->best_epoch = epoch + 1;
+        if (!kn_ckpt_save(&r->s, r->best_path, m, (const char(*)[KN_DATASET_NAME_LEN])r->names, false, err)) return false;
+      }
+    }
+    double lr_now = kn_sched_lr(&sc, m->lr, m->epochs, epoch);
+    kn_metrics_add(&r->metrics, (kn_metrics_row){.epoch = epoch + 1, .train_loss = tl, .train_acc = ta, .val_loss = vl,
+                                                 .val_acc = va, .lr = lr_now, .images_per_s = r->train.n / dt,
+                                                 .seconds = dt});
+    if (!kn_metrics_write_csv(&r->metrics, r->csv_path, err) ||
+        !kn_metrics_write_svg(&r->metrics, r->svg_path, kn_model.name, err) ||
+        !kn_ckpt_save(&r->s, r->ckpt_path, m, (const char(*)[KN_DATASET_NAME_LEN])r->names, true, err))
+      return false;
+  }
+  if (m->best_acc >= 0) kn_log_line(stdout, kn_log_best(line, sizeof line, m->best_acc));
+  if (m->epoch < m->epochs)
+    printf("stopped after epoch %d of %d; continue with --resume %s\n", m->epoch, m->epochs, r->ckpt_path);
+  printf("checkpoint %s, best weights %s (epoch %d), metrics %s\n", r->ckpt_path, r->best_path, m->best_epoch,
+         r->csv_path);
+  return true;
+}
+
+int kn_cmd_train(int argc, char **argv) {
+  train_opts o = {.out = "kiln-run", .epochs = -1, .seed = 42, .warmup = -1};
+  const kn_opt opts[] = {
+      {"data", KN_OPT_STR, &o.data, "DIR", "CIFAR-10 binary directory; default: the built-in synthetic set"},
+      {"epochs", KN_OPT_INT, &o.epochs, "N", "epochs in all (default: the spec's)"},
+      {"batch", KN_OPT_INT, &o.batch, "B", "images per step, at most the compiled batch (default: the spec's)"},
+      {"lr", KN_OPT_DOUBLE, &o.lr, "LR", "base learning rate (default: the spec's)"},
+      {"schedule", KN_OPT_STR, &o.schedule, "S", "constant, step or cosine (default: the spec's)"},
+      {"warmup", KN_OPT_INT, &o.warmup, "N", "epochs of linear warm-up from lr/10"},
+      {"seed", KN_OPT_INT, &o.seed, "S", "seed of the initialisation, shuffling and augmentation (default 42)"},
+      {"threads", KN_OPT_INT, &o.threads, "N", "threads for the model and the data pipeline (default: all CPUs)"},
+      {"eval-every", KN_OPT_INT, &o.eval_every, "N", "evaluate on the test set every N epochs (and after the last)"},
+      {"out", KN_OPT_STR, &o.out, "DIR", "directory for checkpoint.safetensors, best.safetensors, metrics.csv/svg (default kiln-run)"},
+      {"resume", KN_OPT_STR, &o.resume, "CKPT", "continue a run from its checkpoint (same seed and data order)"},
+      {"weights", KN_OPT_STR, &o.weights, "FILE", "initial weights (safetensors, torchvision names)"},
+      {"limit", KN_OPT_INT, &o.limit, "N", "train on the first N images only"},
+      {"test-limit", KN_OPT_INT, &o.test_limit, "N", "evaluate on the first N test images only"},
+      {"stop-after", KN_OPT_INT, &o.stop_after, "N", "stop after N epochs of this run (resume later)"},
+      {"quiet", KN_OPT_FLAG, &o.quiet, NULL, "no progress display"},
+  };
+  int rc = kn_opts_parse("train", "[options]", opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, NULL, 0, NULL);
+  if (rc >= 0) return rc;
+  if (o.resume && o.weights) {
+    fprintf(stderr, "train: --resume and --weights exclude each other\n");
+    return 2;
+  }
+  kn_threads_apply(o.threads);
+  train_run r;
+  memset(&r, 0, sizeof r);
+  kn_ckpt_meta m;
+  kn_error err = {{0}};
+  bool ok = run_setup(&r, &o, &m, &err) && run_epochs(&r, &o, &m, &err);
+  if (!ok) fprintf(stderr, "error: %s\n", err.msg);
+  run_free(&r);
+  return ok ? 0 : 1;
+}
