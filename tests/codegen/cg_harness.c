@@ -117,6 +117,54 @@ static bool run_cmd(const char *cmd) {
   return rc == 0;
 }
 
+/* Reads the executable's results and compares every value the interpreter holds. */
+static bool compare_results(cg_case *c, kn_interp *it, const char *out, const char *what) {
+  kn_graph *g = c->g;
+  kn_tfile res;
+  char err[256];
+  bool ok = kn_tfile_read(&res, out, err, sizeof err);
+  if (!ok) printf("FAIL %s: %s\n", what, err);
+  int compared = 0;
+  for (int v = 0; ok && v < g->n_vals; v++) {
+    const kn_value *val = &g->vals[v];
+    if (val->kind == KN_VAL_INPUT || val->kind == KN_VAL_CONST) continue;
+    const kn_tfile_tensor *t = kn_tfile_find(&res, val->name);
+    if (!t) {
+      if (val->producer >= 0 && !g->nodes[val->producer].dead) {
+        printf("FAIL %s: %s missing from the results\n", what, val->name);
+        ok = false;
+      }
+      continue;
+    }
+    if (kn_tfile_numel(t) != kn_shape_numel(val->shape)) {
+      printf("FAIL %s: %s has the wrong size\n", what, val->name);
+      ok = false;
+      continue;
+    }
+    if (c->perturb && val->dtype == KN_DT_F32) ((float *)t->data)[kn_tfile_numel(t) / 2] += 1e-2f;
+    ok = compare(what, val, vdata(it, val), t->data, c->tol) && ok;
+    compared++;
+  }
+  if (ok && !compared) {
+    printf("FAIL %s: nothing compared\n", what);
+    ok = false;
+  }
+  if (res.n) kn_tfile_free(&res);
+  return ok;
+}
+
+/* Inputs, parameters and state as the interpreter holds them now. */
+static void write_inputs(cg_case *c, kn_interp *it, const char *path) {
+  kn_tfile f = {0};
+  for (int v = 0; v < c->g->n_vals; v++) {
+    const kn_value *val = &c->g->vals[v];
+    if (val->kind == KN_VAL_ACT || val->kind == KN_VAL_CONST) continue;
+    kn_tfile_add(&f, val->name, val->dtype, val->shape.rank, val->shape.d, vdata(it, val));
+  }
+  KN_ASSERT(kn_tfile_write(&f, path));
+  kn_tfile_free(&f);
+}
+
 bool cg_check(cg_case *c, const char *what) {
   static int serial;
   kn_graph *g = c->g;
@@ -128,21 +176,6 @@ bool cg_check(cg_case *c, const char *what) {
   char *in = kn_fmt("%s/c%d.in.kt", cg_tmpdir(), serial), *out = kn_fmt("%s/c%d.out.kt", cg_tmpdir(), serial);
   char *obj = kn_fmt("%s/c%d.o", cg_tmpdir(), serial), *exe = kn_fmt("%s/c%d", cg_tmpdir(), serial);
   serial++;
-  kn_tfile f = {0};
-  for (int v = 0; v < g->n_vals; v++) {
-    const kn_value *val = &g->vals[v];
-    if (val->kind == KN_VAL_ACT || val->kind == KN_VAL_CONST) continue;
-    kn_tfile_add(&f, val->name, val->dtype, val->shape.rank, val->shape.d, vdata(it, val));
-  }
-  KN_ASSERT(kn_tfile_write(&f, in));
-  kn_tfile_free(&f);
-  /* The reference, `steps` times with the step count going up. */
-  for (int s = 0; s < c->steps; s++) {
-    if (s && g->step >= 0) kn_interp_f32(it, g->step)[0] += 1;
-    kn_interp_run(it);
-  }
-  /* The compiled executable. */
-  bool ok = false;
   kn_diag d;
   kn_diag_init(&d);
   kn_cpu_options o;
@@ -151,38 +184,17 @@ bool cg_check(cg_case *c, const char *what) {
   o.keep_grads = c->keep_grads;
   kn_cpu_entry e = {"forward", g};
   kn_cpu_module *m = kn_cpu_compile("test", &e, 1, &o, &d);
-  char *cmd = kn_fmt("'%s' run forward '%s' '%s' --steps=%d", exe, in, out, c->steps);
-  if (m && kn_cpu_emit(m, KN_EMIT_OBJ, obj, &d) && kn_cpu_link_exe(obj, exe, &d) && run_cmd(cmd)) {
-    kn_tfile res;
-    char err[256];
-    ok = kn_tfile_read(&res, out, err, sizeof err);
-    if (!ok) printf("FAIL %s: %s\n", what, err);
-    int compared = 0;
-    for (int v = 0; ok && v < g->n_vals; v++) {
-      const kn_value *val = &g->vals[v];
-      if (val->kind == KN_VAL_INPUT || val->kind == KN_VAL_CONST) continue;
-      const kn_tfile_tensor *t = kn_tfile_find(&res, val->name);
-      if (!t) {
-        if (val->producer >= 0 && !g->nodes[val->producer].dead) {
-          printf("FAIL %s: %s missing from the results\n", what, val->name);
-          ok = false;
-        }
-        continue;
-      }
-      if (kn_tfile_numel(t) != kn_shape_numel(val->shape)) {
-        printf("FAIL %s: %s has the wrong size\n", what, val->name);
-        ok = false;
-        continue;
-      }
-      if (c->perturb && val->dtype == KN_DT_F32) ((float *)t->data)[kn_tfile_numel(t) / 2] += 1e-2f;
-      ok = compare(what, val, vdata(it, val), t->data, c->tol) && ok;
-      compared++;
-    }
-    if (ok && !compared) {
-      printf("FAIL %s: nothing compared\n", what);
-      ok = false;
-    }
-    kn_tfile_free(&res);
+  bool ok = m && kn_cpu_emit(m, KN_EMIT_OBJ, obj, &d) && kn_cpu_link_exe(obj, exe, &d);
+  char *cmd = kn_fmt("'%s' run forward '%s' '%s'", exe, in, out);
+  /* Each step starts both sides from the interpreter's state, so float rounding that a kink
+   * (a max tie, a ReLU at 0) would amplify over steps cannot make the comparison chaotic. */
+  for (int s = 0; ok && s < c->steps; s++) {
+    if (s && g->step >= 0) kn_interp_f32(it, g->step)[0] += 1;
+    write_inputs(c, it, in);
+    kn_interp_run(it);
+    char *step_what = c->steps > 1 ? kn_fmt("%s, step %d", what, s + 1) : kn_xstrdup(what);
+    ok = run_cmd(cmd) && compare_results(c, it, out, step_what);
+    free(step_what);
   }
   if (kn_diag_has_errors(&d)) kn_diag_print(&d, stdout);
   kn_diag_free(&d);

@@ -29,7 +29,7 @@ typedef struct cg_case {
   int label_k[CG_MAX_VALS];
   float scalar[CG_MAX_VALS];    /* CG_SCALAR inputs: every element */
   bool keep_grads;
-  int steps;                    /* times the entry point runs (step input incremented) */
+  int steps;                    /* steps, each from the interpreter's state (step input + 1 each) */
   double tol;
   bool perturb;                 /* self-test: corrupt one result element, so the check must fail */
 } cg_case;

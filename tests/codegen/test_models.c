@@ -1,9 +1,9 @@
 /* test_models.c — the reduced seed models (tests/models/<name>_tiny.yaml) compiled by the CPU
  * backend and compared with the reference interpreter (cg_harness.h):
  *   forward   the inference graph: every activation and the log-probabilities;
- *   step      one training step: activations, loss, every parameter gradient, updated
- *             parameters, running statistics and optimizer state;
- *   steps3    three training steps (step count going up): parameters and state.
+ *   train     three training steps (step count going up), each from the interpreter's state;
+ *             after each: activations, loss, every parameter gradient, updated parameters,
+ *             running statistics and optimizer state.
  * Usage: test_codegen_models DIR [model-file-name]
  */
 #include <dirent.h>
@@ -65,12 +65,12 @@ static void check_model(const char *path) {
   kn_graph *train = kn_graph_clone(s->graph);
   bool ok = kn_autodiff(train, &s->train, NULL, &d);
   if (!ok) kn_diag_print(&d, stdout);
-  for (int steps = 1; ok && steps <= 3; steps += 2) {
+  if (ok) {
     cg_begin(&c, train);
     setup(&c, c.g);
     c.keep_grads = true;
-    c.steps = steps;
-    snprintf(what, sizeof what, "%s: %d training step%s", path, steps, steps > 1 ? "s" : "");
+    c.steps = 3;
+    snprintf(what, sizeof what, "%s: 3 training steps", path);
     result(cg_check(&c, what), what);
     cg_end(&c);
   }

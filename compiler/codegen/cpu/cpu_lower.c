@@ -128,11 +128,12 @@ static void lower_conv(kn_cg *cg, const kn_node *n, kn_shape x, kn_shape y) {
 static void lower_window(kn_cg *cg, const kn_node *n, const char *kern, kn_shape x, kn_shape y) {
   int ids[KN_CG_MAXPTR], k = io(n, ids);
   int64_t kh = kn_node_pair(n, KN_ATTR_KERNEL, 0), kw = kn_node_pair(n, KN_ATTR_KERNEL, 1), NC = x.d[0] * x.d[1];
-  double c[12] = {NC, x.d[2], x.d[3], y.d[2], y.d[3], kh, kw, kn_node_pair(n, KN_ATTR_STRIDE, 0),
+  bool avg = n->op == KN_OP_AVGPOOL2D || n->op == KN_OP_AVGPOOL2D_GRAD;
+  double c[13] = {NC, x.d[2], x.d[3], y.d[2], y.d[3], kh, kw, kn_node_pair(n, KN_ATTR_STRIDE, 0),
                   kn_node_pair(n, KN_ATTR_STRIDE, 1), kn_node_pair(n, KN_ATTR_PADDING, 0),
-                  kn_node_pair(n, KN_ATTR_PADDING, 1), 0};
-  c[11] = items_for(NC, y.d[2] * y.d[3] * kh * kw);
-  kn_cg_call(cg, kern, ids, k, c, 12, (int64_t)c[11]);
+                  kn_node_pair(n, KN_ATTR_PADDING, 1), avg, 0};
+  c[12] = items_for(NC, y.d[2] * y.d[3] * kh * kw);
+  kn_cg_call(cg, kern, ids, k, c, 13, (int64_t)c[12]);
 }
 
 /* Unary elementwise kernels over numel (relu, sigmoid and their grads). */
@@ -204,16 +205,16 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
     lower_eltwise(cg, n, "kn_k_sigmoid_grad");
     return;
   case KN_OP_MAXPOOL2D:
-    lower_window(cg, n, "kn_k_maxpool2d", x, y);
+    lower_window(cg, n, "kn_k_pool2d", x, y);
     return;
   case KN_OP_AVGPOOL2D:
-    lower_window(cg, n, "kn_k_avgpool2d", x, y);
+    lower_window(cg, n, "kn_k_pool2d", x, y);
     return;
   case KN_OP_MAXPOOL2D_GRAD:
-    lower_window(cg, n, "kn_k_maxpool2d_grad", y, x);
+    lower_window(cg, n, "kn_k_pool2d_grad", y, x);
     return;
   case KN_OP_AVGPOOL2D_GRAD:
-    lower_window(cg, n, "kn_k_avgpool2d_grad", y, x);
+    lower_window(cg, n, "kn_k_pool2d_grad", y, x);
     return;
   case KN_OP_GLOBAL_AVGPOOL:
   case KN_OP_GLOBAL_MAXPOOL:

@@ -7,114 +7,73 @@
 
 #include "kn_kernels.h"
 
-/* p: x[NC,H,W], y[NC,OH,OW]. */
-void kn_k_maxpool2d(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH,
-                    int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
-                    int64_t items) {
+/* Clipped window of output pixel (oy, ox): rows [*y0, *y1), columns [*x0, *x1). */
+static inline void kn_window(int64_t oy, int64_t ox, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh,
+                             int64_t sw, int64_t ph, int64_t pw, int64_t *y0, int64_t *y1, int64_t *x0, int64_t *x1) {
+  int64_t a = oy * sh - ph, c = ox * sw - pw;
+  *y0 = a < 0 ? 0 : a;
+  *y1 = a + kh > H ? H : a + kh;
+  *x0 = c < 0 ? 0 : c;
+  *x1 = c + kw > W ? W : c + kw;
+}
+
+/* op 0: max (padding is -inf), 1: average over the window including padding (PyTorch's
+ * count_include_pad). p: x[NC,H,W], y[NC,OH,OW]. */
+void kn_k_pool2d(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                 int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t op, int64_t items) {
   const float *x = p[0];
   float *y = p[1];
-  int64_t lo, hi;
+  int64_t lo, hi, y0, y1, x0, x1;
   kn_range(b, e, items, NC, &lo, &hi);
+  float inv = 1.0f / (float)(kh * kw);
   for (int64_t c = lo; c < hi; c++) {
     const float *xp = x + c * H * W;
     for (int64_t oy = 0; oy < OH; oy++)
       for (int64_t ox = 0; ox < OW; ox++) {
-        float m = -INFINITY;
-        for (int64_t ky = 0; ky < kh; ky++) {
-          int64_t iy = oy * sh - ph + ky;
-          if (iy < 0 || iy >= H) continue;
-          for (int64_t kx = 0; kx < kw; kx++) {
-            int64_t ix = ox * sw - pw + kx;
-            if (ix >= 0 && ix < W && xp[iy * W + ix] > m) m = xp[iy * W + ix];
+        kn_window(oy, ox, H, W, kh, kw, sh, sw, ph, pw, &y0, &y1, &x0, &x1);
+        float m = op ? 0.0f : -INFINITY;
+        for (int64_t iy = y0; iy < y1; iy++)
+          for (int64_t ix = x0; ix < x1; ix++) {
+            float v = xp[iy * W + ix];
+            m = op ? m + v : (v > m ? v : m);
           }
-        }
-        y[(c * OH + oy) * OW + ox] = m;
+        y[(c * OH + oy) * OW + ox] = op ? m * inv : m;
       }
   }
 }
 
-/* p: dy[NC,OH,OW], x[NC,H,W], dx[NC,H,W]. */
-void kn_k_maxpool2d_grad(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH,
-                         int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
-                         int64_t items) {
-  const float *dy = p[0], *x = p[1];
-  float *dx = p[2];
-  int64_t lo, hi;
+/* op 0: dy to the first maximum of each window (p: dy, x, dx); 1: dy / (kh * kw) to every tap
+ * (p: dy, dx). */
+void kn_k_pool2d_grad(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH,
+                      int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t op,
+                      int64_t items) {
+  const float *dy = p[0], *x = op ? 0 : p[1];
+  float *dx = p[op ? 1 : 2];
+  int64_t lo, hi, y0, y1, x0, x1;
   kn_range(b, e, items, NC, &lo, &hi);
+  float inv = 1.0f / (float)(kh * kw);
   for (int64_t c = lo; c < hi; c++) {
-    const float *xp = x + c * H * W;
     float *dp = dx + c * H * W;
     memset(dp, 0, (size_t)(H * W) * sizeof(float));
     for (int64_t oy = 0; oy < OH; oy++)
       for (int64_t ox = 0; ox < OW; ox++) {
-        float m = -INFINITY;
+        kn_window(oy, ox, H, W, kh, kw, sh, sw, ph, pw, &y0, &y1, &x0, &x1);
+        float g = dy[(c * OH + oy) * OW + ox];
+        if (op) {
+          for (int64_t iy = y0; iy < y1; iy++)
+            for (int64_t ix = x0; ix < x1; ix++) dp[iy * W + ix] += g * inv;
+          continue;
+        }
+        const float *xp = x + c * H * W;
         int64_t arg = -1;
-        for (int64_t ky = 0; ky < kh; ky++) {
-          int64_t iy = oy * sh - ph + ky;
-          if (iy < 0 || iy >= H) continue;
-          for (int64_t kx = 0; kx < kw; kx++) {
-            int64_t ix = ox * sw - pw + kx;
-            if (ix >= 0 && ix < W && (arg < 0 || xp[iy * W + ix] > m)) {
+        float m = -INFINITY;
+        for (int64_t iy = y0; iy < y1; iy++)
+          for (int64_t ix = x0; ix < x1; ix++)
+            if (arg < 0 || xp[iy * W + ix] > m) {
               m = xp[iy * W + ix];
               arg = iy * W + ix;
             }
-          }
-        }
-        if (arg >= 0) dp[arg] += dy[(c * OH + oy) * OW + ox];
-      }
-  }
-}
-
-/* Average over the window including zero padding (PyTorch's count_include_pad). p: x, y. */
-void kn_k_avgpool2d(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH,
-                    int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
-                    int64_t items) {
-  const float *x = p[0];
-  float *y = p[1];
-  int64_t lo, hi;
-  kn_range(b, e, items, NC, &lo, &hi);
-  float inv = 1.0f / (float)(kh * kw);
-  for (int64_t c = lo; c < hi; c++) {
-    const float *xp = x + c * H * W;
-    for (int64_t oy = 0; oy < OH; oy++)
-      for (int64_t ox = 0; ox < OW; ox++) {
-        float s = 0;
-        for (int64_t ky = 0; ky < kh; ky++) {
-          int64_t iy = oy * sh - ph + ky;
-          if (iy < 0 || iy >= H) continue;
-          for (int64_t kx = 0; kx < kw; kx++) {
-            int64_t ix = ox * sw - pw + kx;
-            if (ix >= 0 && ix < W) s += xp[iy * W + ix];
-          }
-        }
-        y[(c * OH + oy) * OW + ox] = s * inv;
-      }
-  }
-}
-
-/* p: dy[NC,OH,OW], dx[NC,H,W]. */
-void kn_k_avgpool2d_grad(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH,
-                         int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
-                         int64_t items) {
-  const float *dy = p[0];
-  float *dx = p[1];
-  int64_t lo, hi;
-  kn_range(b, e, items, NC, &lo, &hi);
-  float inv = 1.0f / (float)(kh * kw);
-  for (int64_t c = lo; c < hi; c++) {
-    float *dp = dx + c * H * W;
-    memset(dp, 0, (size_t)(H * W) * sizeof(float));
-    for (int64_t oy = 0; oy < OH; oy++)
-      for (int64_t ox = 0; ox < OW; ox++) {
-        float g = dy[(c * OH + oy) * OW + ox] * inv;
-        for (int64_t ky = 0; ky < kh; ky++) {
-          int64_t iy = oy * sh - ph + ky;
-          if (iy < 0 || iy >= H) continue;
-          for (int64_t kx = 0; kx < kw; kx++) {
-            int64_t ix = ox * sw - pw + kx;
-            if (ix >= 0 && ix < W) dp[iy * W + ix] += g;
-          }
-        }
+        if (arg >= 0) dp[arg] += g;
       }
   }
 }
