@@ -10,6 +10,7 @@
 #include "codegen_cpu.h"
 #include "ptx.h"
 #include "diag.h"
+#include "pipeline.h"
 #include "ship.h"
 #include "spec.h"
 #include "util.h"
@@ -38,8 +39,9 @@ static void usage(FILE *f) {
         "  --batch N          batch size (overrides train.batch_size)\n"
         "  --input HxW        input height and width (overrides train.input_size)\n"
         "  -h, --help         show this help\n\n"
-        "Exit status: 0 success, 1 error in the spec or the build, 2 bad usage, 3 internal error.\n",
+        "Exit status: 0 success, 1 error in the spec or the build, 2 bad usage, 3 internal error.\n\n",
         f);
+  kn_pipeline_print_usage(f);
 }
 
 static char *default_output(const char *file, const char *emit) {
@@ -64,6 +66,12 @@ int kn_cmd_compile(int argc, char **argv) {
   kn_cpu_options co;
   kn_cpu_options_defaults(&co);
   kn_spec_options so = {0};
+  kn_pipeline_options po; /* graph passes (compiler/passes/pipeline.h) */
+  kn_pipeline_options_init(&po);
+  po.opt_level = co.opt_level;
+  po.arena_size = kn_pipeline_memplan_arena;
+  kn_diag pd;
+  kn_diag_init(&pd);
   for (int i = 1, r; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -79,8 +87,9 @@ int kn_cmd_compile(int argc, char **argv) {
     else if (!strncmp(a, "--entry=", 8)) which = a + 8;
     else if (!strncmp(a, "--target=", 9)) target = a + 9;
     else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
-    else if (!strcmp(a, "--stats")) stats = true;
-    else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = a[2] - '0';
+    else if (!strcmp(a, "--stats")) stats = po.stats = true;
+    else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = po.opt_level = a[2] - '0';
+    else if (kn_pipeline_parse_arg(&po, a, &pd)) continue;
     else if ((r = kn_cli_spec_option("compile", argc, argv, &i, &so)) != 0) {
       if (r < 0) return KN_EXIT_USAGE;
     } else if (a[0] == '-' && a[1]) {
@@ -105,6 +114,10 @@ int kn_cmd_compile(int argc, char **argv) {
     fprintf(stderr, "kiln compile: unknown --entry '%s' (use both, forward or train)\n", which);
     return KN_EXIT_USAGE;
   }
+  bool bad_pass_flag = kn_diag_has_errors(&pd);
+  kn_diag_print(&pd, stderr);
+  kn_diag_free(&pd);
+  if (bad_pass_flag) return KN_EXIT_USAGE;
   if (!file) {
     usage(stderr);
     return KN_EXIT_USAGE;
@@ -119,11 +132,13 @@ int kn_cmd_compile(int argc, char **argv) {
   int rc = KN_EXIT_OK;
   if (strcmp(which, "train")) {
     infer = kn_cpu_inference_graph(s->graph);
+    if (!kn_pipeline_run(infer, &po, KN_PIPELINE_INFER, stderr, &d)) rc = KN_EXIT_INTERNAL;
     entries[ne++] = (kn_cpu_entry){"forward", infer};
   }
   if (strcmp(which, "forward")) {
     train = kn_graph_clone(s->graph);
     if (!kn_autodiff(train, &s->train, NULL, &d)) rc = KN_EXIT_USER;
+    else if (!kn_pipeline_run(train, &po, KN_PIPELINE_TRAIN, stderr, &d)) rc = KN_EXIT_INTERNAL;
     else entries[ne++] = (kn_cpu_entry){"train_step", train};
   }
   char *outp = out ? kn_xstrdup(out) : default_output(file, emit);
