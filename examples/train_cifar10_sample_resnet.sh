@@ -12,7 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 kiln=${KILN:-$root/build/kiln}
 data=${KILN_DATA:-$root/../shared/cifar10}
-out=${OUT:-$root/runs/sample_resnet_cifar10}
+out=${OUT:-$root/out/sample_resnet_cifar10}
 epochs=${EPOCHS:-10}
 lr=${LR:-0.05}
 batch=${BATCH:-64}

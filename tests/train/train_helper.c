@@ -1,0 +1,93 @@
+/* train_helper.c — files for the end-to-end training tests (test_train.sh):
+ *   train_helper images DIR CLASS SIZE     DIR/img.png, DIR/img.jpg, DIR/img.ppm: synthetic image of
+ *                                          CLASS (kn_synth patterns) at SIZE x SIZE, the same pixels
+ *   train_helper st-edit IN OUT drop NAME  a copy of a safetensors file without tensor NAME
+ *   train_helper st-edit IN OUT add NAME   ... with an extra 1-element tensor NAME
+ *   train_helper st-edit IN OUT reshape NAME  ... with NAME flattened to one dimension
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+
+#include "kn_image.h"
+#include "kn_safetensors.h"
+#include "kn_synth.h"
+
+static int write_jpeg(const char *path, const uint8_t *rgb, int h, int w) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return 1;
+  struct jpeg_compress_struct c;
+  struct jpeg_error_mgr jerr;
+  c.err = jpeg_std_error(&jerr);
+  jpeg_create_compress(&c);
+  jpeg_stdio_dest(&c, f);
+  c.image_width = (JDIMENSION)w;
+  c.image_height = (JDIMENSION)h;
+  c.input_components = 3;
+  c.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, 95, TRUE);
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  return fclose(f) != 0;
+}
+
+static int images(const char *dir, int cls, int size) {
+  uint8_t *px = malloc((size_t)size * (size_t)size * 3);
+  /* Image i of the synthetic test split has label i % 10. */
+  int label = kn_synth_draw(px, size, size, 3, 99, KN_SYNTH_TEST, 1000 + cls);
+  if (label != cls) return 1;
+  char path[1024];
+  kn_error err = {{0}};
+  kn_image im = {.h = size, .w = size, .c = 3, .pixels = px};
+  snprintf(path, sizeof path, "%s/img.png", dir);
+  if (!kn_image_write_png(&im, path, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
+  snprintf(path, sizeof path, "%s/img.jpg", dir);
+  if (write_jpeg(path, px, size, size)) return 1;
+  snprintf(path, sizeof path, "%s/img.ppm", dir);
+  FILE *f = fopen(path, "wb");
+  if (!f) return 1;
+  fprintf(f, "P6\n%d %d\n255\n", size, size);
+  fwrite(px, 1, (size_t)size * (size_t)size * 3, f);
+  fclose(f);
+  free(px);
+  return 0;
+}
+
+static int st_edit(const char *in, const char *out, const char *op, const char *name) {
+  kn_st_file f;
+  kn_error err = {{0}};
+  if (!kn_st_read(&f, in, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
+  kn_st_writer w;
+  kn_st_writer_init(&w);
+  static const float one = 1.0f;
+  int rc = 0;
+  for (int i = 0; i < f.n && !rc; i++) {
+    const kn_st_tensor *t = &f.tensors[i];
+    if (!strcmp(op, "drop") && !strcmp(t->name, name)) continue;
+    int64_t flat = t->numel;
+    bool reshape = !strcmp(op, "reshape") && !strcmp(t->name, name);
+    if (!kn_st_writer_add(&w, t->name, t->dtype, reshape ? 1 : t->ndim, reshape ? &flat : t->shape, t->data, &err)) rc = 1;
+  }
+  if (!rc && !strcmp(op, "add") && !kn_st_writer_add(&w, name, KN_ST_F32, 1, (int64_t[]){1}, &one, &err)) rc = 1;
+  for (int i = 0; i < f.n_meta; i++) kn_st_writer_set_meta(&w, f.meta_keys[i], f.meta_vals[i]);
+  if (!rc && !kn_st_writer_write(&w, out, &err)) rc = 1;
+  if (rc) fprintf(stderr, "%s\n", err.msg);
+  kn_st_writer_free(&w);
+  kn_st_free(&f);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 5 && !strcmp(argv[1], "images")) return images(argv[2], atoi(argv[3]), atoi(argv[4]));
+  if (argc == 6 && !strcmp(argv[1], "st-edit")) return st_edit(argv[2], argv[3], argv[4], argv[5]);
+  fprintf(stderr, "usage: train_helper images DIR CLASS SIZE | st-edit IN OUT drop|add|reshape NAME\n");
+  return 2;
+}
