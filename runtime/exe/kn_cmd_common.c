@@ -138,7 +138,10 @@ bool kn_weights_load(kn_session *s, const char *path, char (*names)[KN_DATASET_N
     from = "embedded weights";
   }
   if (!got && !path && kn_traincfg_get()->weights[0]) path = from = kn_traincfg_get()->weights;
-  if (!got && !path) return true; /* random initialisation */
+  if (!got && !path) { /* random initialisation */
+    if (!verbose) fprintf(stderr, "note: no weights (give --weights FILE or compile with --weights): the model is untrained\n");
+    return true;
+  }
   if (!got && !kn_st_read(&f, path, err)) return false;
   bool ok = kn_session_import(s, &f, from, err);
   if (ok) names_from_meta(&f, names, s->classes);

@@ -48,7 +48,7 @@ bool kn_data_open(kn_dataset *ds, const char *dir, bool train, int limit, const 
 /* Initial weights by precedence: `path` (a weights file or a checkpoint), the embedded weights,
  * the spec's `weights:` file, else the random initialisation stays. Class names found in the
  * file's metadata ("classes", comma-separated) are copied to names (when not NULL). Prints what
- * it loaded to stderr when verbose. */
+ * it loaded to stderr when verbose (train), and a note when nothing was loaded otherwise. */
 bool kn_weights_load(kn_session *s, const char *path, char (*names)[KN_DATASET_NAME_LEN], bool verbose,
                      kn_error *err);
 /* The class names to show when nothing better is known: CIFAR-10's for 10 classes, else "classK". */
