@@ -11,53 +11,56 @@ typedef struct {
   int64_t H, W, OW, kh, kw, sh, sw, ph, pw, dh, dw;
 } kn_geom;
 
-/* Bp strips <- col[r0 .. r0+kc, p0 .. p0+nc) of one image group xg[cig, H, W]. */
-KN_INLINE void kn_pack_im2col(const float *xg, int64_t r0, int64_t kc, int64_t p0, int64_t nc, kn_geom g,
-                              float *Bp) {
-  int64_t kk = g.kh * g.kw, ncp = kn_cdiv(nc, KN_NR) * KN_NR;
-  for (int64_t r = 0; r < kc; r++) {
-    int64_t k = r0 + r, ci = k / kk, ky = (k % kk) / g.kw, kx = k % g.kw;
-    const float *xc = xg + ci * g.H * g.W;
-    int64_t j = 0, oy = p0 / g.OW, ox = p0 % g.OW;
-    while (j < nc) {
-      int64_t seg = g.OW - ox < nc - j ? g.OW - ox : nc - j;
-      int64_t iy = oy * g.sh - g.ph + ky * g.dh;
-      for (int64_t t = 0; t < seg; t++) {
-        int64_t ix = (ox + t) * g.sw - g.pw + kx * g.dw, jj = j + t;
-        float v = (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) ? xc[iy * g.W + ix] : 0.0f;
-        Bp[(jj / KN_NR) * kc * KN_NR + r * KN_NR + jj % KN_NR] = v;
-      }
-      j += seg;
-      ox = 0;
-      oy++;
+/* Columns [t0, t1) of one output row segment whose input columns are ix0 + t * sw: those inside
+ * [0, W). */
+KN_INLINE void kn_seg_valid(int64_t ix0, int64_t seg, int64_t W, int64_t sw, int64_t *t0, int64_t *t1) {
+  int64_t lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw, hi = ix0 > W - 1 ? 0 : (W - 1 - ix0) / sw + 1;
+  lo = lo < seg ? lo : seg;
+  hi = hi < seg ? hi : seg;
+  *t0 = lo;
+  *t1 = hi > lo ? hi : lo;
+}
+
+/* dst[0 .. n) <- im2col row k (channel, ky, kx) at output pixels p0 .. p0+n of one image group;
+ * add = 1 does the reverse (col2im): the image at those taps += dst. Runs of a row are copies. */
+KN_INLINE void kn_col_row(float *xg, int64_t k, int64_t p0, int64_t n, kn_geom g, float *dst, int add) {
+  int64_t kk = g.kh * g.kw, ci = k / kk, ky = (k % kk) / g.kw, kx = k % g.kw;
+  float *xc = xg + ci * g.H * g.W;
+  int64_t j = 0, oy = p0 / g.OW, ox = p0 % g.OW;
+  while (j < n) {
+    int64_t seg = g.OW - ox < n - j ? g.OW - ox : n - j, t0 = 0, t1 = 0;
+    int64_t iy = oy * g.sh - g.ph + ky * g.dh, ix0 = ox * g.sw - g.pw + kx * g.dw;
+    float *d = dst + j;
+    if (iy >= 0 && iy < g.H) kn_seg_valid(ix0, seg, g.W, g.sw, &t0, &t1);
+    if (t1 > t0) {
+      float *row = xc + iy * g.W + ix0 + t0 * g.sw;
+      if (add)
+        for (int64_t t = 0; t < t1 - t0; t++) row[t * g.sw] += d[t0 + t];
+      else
+        for (int64_t t = 0; t < t1 - t0; t++) d[t0 + t] = row[t * g.sw];
     }
-    for (int64_t jj = nc; jj < ncp; jj++) Bp[(jj / KN_NR) * kc * KN_NR + r * KN_NR + jj % KN_NR] = 0.0f;
+    if (!add) {
+      for (int64_t t = 0; t < t0; t++) d[t] = 0.0f;
+      for (int64_t t = t1; t < seg; t++) d[t] = 0.0f;
+    }
+    j += seg;
+    ox = 0;
+    oy++;
   }
 }
 
-/* Bp strips <- col^T: rows are pixels p0 .. p0+kc, columns are taps j0 .. j0+nc. */
-KN_INLINE void kn_pack_im2col_t(const float *xg, int64_t p0, int64_t kc, int64_t j0, int64_t nc, kn_geom g,
-                                float *Bp) {
-  int64_t kk = g.kh * g.kw;
-  for (int64_t s = 0; s * KN_NR < nc; s++) {
-    float *d = Bp + s * kc * KN_NR;
-    for (int64_t jj = 0; jj < KN_NR; jj++) {
-      int64_t j = s * KN_NR + jj;
-      if (j >= nc) {
-        for (int64_t r = 0; r < kc; r++) d[r * KN_NR + jj] = 0.0f;
-        continue;
-      }
-      int64_t k = j0 + j, ci = k / kk, ky = (k % kk) / g.kw, kx = k % g.kw;
-      const float *xc = xg + ci * g.H * g.W;
-      int64_t oy = p0 / g.OW, ox = p0 % g.OW;
-      for (int64_t r = 0; r < kc; r++) {
-        int64_t iy = oy * g.sh - g.ph + ky * g.dh, ix = ox * g.sw - g.pw + kx * g.dw;
-        d[r * KN_NR + jj] = (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) ? xc[iy * g.W + ix] : 0.0f;
-        if (++ox == g.OW) {
-          ox = 0;
-          oy++;
-        }
-      }
+/* Bp strips <- col[r0 .. r0+kc, p0 .. p0+nc) of one image group xg[cig, H, W]. */
+KN_INLINE void kn_pack_im2col(const float *xg, int64_t r0, int64_t kc, int64_t p0, int64_t nc, kn_geom g,
+                              float *Bp) {
+  int64_t ns = kn_cdiv(nc, KN_NR);
+  float row[KN_NC + KN_NR] __attribute__((aligned(64)));
+  for (int64_t r = 0; r < kc; r++) {
+    kn_col_row((float *)xg, r0 + r, p0, nc, g, row, 0);
+    for (int64_t j = nc; j < ns * KN_NR; j++) row[j] = 0.0f;
+    for (int64_t s = 0; s < ns; s++) {
+      kn_v16 *d = (kn_v16 *)(Bp + s * kc * KN_NR + r * KN_NR);
+      d[0] = *(const kn_v16 *)(row + s * KN_NR);
+      d[1] = *(const kn_v16 *)(row + s * KN_NR + 16);
     }
   }
 }
@@ -92,28 +95,38 @@ void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t 
   }
 }
 
-/* p: dy[N,Co,OH,OW], x[N,Ci,H,W], dw[Co,Ci/G,kh,kw]. Items: kn_conv_gw_items. */
+/* p: dy[N,Co,OH,OW], x[N,Ci,H,W], dw[Co,Ci/G,kh,kw]. Items: kn_conv_gw_items, (g, tap tile).
+ * Computed transposed, dW_g^T[taps, Co/G] = sum_n col_n,g * dy_n,g^T: the im2col rows are the
+ * micro-kernel's broadcast operand (plain copies of image rows) and dy is packed transposed with
+ * register transposes; the tile is transposed into dW at the end. */
 void kn_k_conv2d_grad_weight(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H,
                              int64_t W, int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh,
                              int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t G) {
   const float *dy = p[0], *x = p[1];
   float *dW = p[2];
   kn_geom geo = {H, W, OW, kh, kw, sh, sw, ph, pw, dh, dw};
-  int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw, nj = kn_cdiv(K, KN_NC);
-  int64_t mc = kn_gemm_mc(cog, G * nj), nm = kn_cdiv(cog, mc);
+  int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw;
+  int64_t mt = kn_conv_gw_mt(G, K), nt = kn_cdiv(K, mt);
+  float colb[KN_MC * KN_KC] __attribute__((aligned(64)));
   float Bp[KN_KC * KN_NC] __attribute__((aligned(64)));
+  float T[KN_MC * KN_NC] __attribute__((aligned(64)));
   for (int64_t it = begin; it < end; it++) {
-    int64_t ic = it % nm, t = it / nm, jt = t % nj, g = t / nj;
-    int64_t i0 = ic * mc, j0 = jt * KN_NC;
-    int64_t mm = cog - i0 < mc ? cog - i0 : mc, nn = K - j0 < KN_NC ? K - j0 : KN_NC;
-    float *C = dW + (g * cog + i0) * K + j0;
-    for (int64_t n = 0; n < N; n++) {
-      const float *xg = x + (n * Ci + g * cig) * H * W, *A = dy + (n * Co + g * cog + i0) * P;
-      for (int64_t p0 = 0; p0 < P; p0 += KN_KC) {
-        int64_t kc = P - p0 < KN_KC ? P - p0 : KN_KC;
-        kn_pack_im2col_t(xg, p0, kc, j0, nn, geo, Bp);
-        kn_gemm_panel(mm, nn, kc, A + p0, P, 1, Bp, C, K, n > 0 || p0 > 0);
+    int64_t g = it / nt, t0 = (it % nt) * mt, mm = K - t0 < mt ? K - t0 : mt;
+    for (int64_t c0 = 0; c0 < cog; c0 += KN_NC) {
+      int64_t nc = cog - c0 < KN_NC ? cog - c0 : KN_NC;
+      for (int64_t n = 0; n < N; n++) {
+        const float *xg = x + (n * Ci + g * cig) * H * W, *dyg = dy + (n * Co + g * cog + c0) * P;
+        for (int64_t p0 = 0; p0 < P; p0 += KN_KC) {
+          int64_t kc = P - p0 < KN_KC ? P - p0 : KN_KC;
+          for (int64_t i = 0; i < mm; i++) kn_col_row((float *)xg, t0 + i, p0, kc, geo, colb + i * kc, 0);
+          kn_pack_t(kc, nc, dyg + p0, P, Bp);
+          kn_gemm_panel(mm, nc, kc, colb, kc, 1, Bp, T, KN_NC, n > 0 || p0 > 0);
+        }
       }
+      if (N == 0 || P == 0)
+        for (int64_t i = 0; i < mm; i++) memset(T + i * KN_NC, 0, (size_t)nc * sizeof(float));
+      for (int64_t c = 0; c < nc; c++)
+        for (int64_t i = 0; i < mm; i++) dW[(g * cog + c0 + c) * K + t0 + i] = T[i * KN_NC + c];
     }
   }
 }
@@ -126,7 +139,8 @@ void kn_k_conv2d_grad_input(void *const *p, int64_t begin, int64_t end, int64_t 
                             int64_t direct) {
   const float *dy = p[0], *w = p[1];
   float *dx = p[2];
-  int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw, kk = kh * kw;
+  kn_geom geo = {H, W, OW, kh, kw, sh, sw, ph, pw, dh, dw};
+  int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw;
   if (direct) {
     int64_t np = kn_cdiv(P, KN_NC), mc = kn_gemm_mc(cig, N * G * np), nm = kn_cdiv(cig, mc);
     for (int64_t it = begin; it < end; it++) {
@@ -140,29 +154,22 @@ void kn_k_conv2d_grad_input(void *const *p, int64_t begin, int64_t end, int64_t 
     return;
   }
   float T[KN_MC * KN_NC] __attribute__((aligned(64)));
+  float Bp[KN_KC * KN_NC] __attribute__((aligned(64)));
   for (int64_t it = begin; it < end; it++) {
     int64_t g = it % G, n = it / G;
     float *dxg = dx + (n * Ci + g * cig) * H * W;
     memset(dxg, 0, (size_t)(cig * H * W) * sizeof(float));
     for (int64_t p0 = 0; p0 < P; p0 += KN_NC) {
       int64_t nn = P - p0 < KN_NC ? P - p0 : KN_NC;
+      const float *dyp = dy + (n * Co + g * cog) * P + p0;
+      if (cog <= KN_KC) kn_pack_strided(cog, nn, dyp, P, 1, Bp); /* dy once for every tap chunk */
       for (int64_t i0 = 0; i0 < K; i0 += KN_MC) {
         int64_t mm = K - i0 < KN_MC ? K - i0 : KN_MC;
-        kn_gemm_tile(mm, nn, cog, w + g * cog * K + i0, 1, K, dy + (n * Co + g * cog) * P + p0, P, 1, T,
-                     KN_NC, 0);
-        for (int64_t i = 0; i < mm; i++) {
-          int64_t k = i0 + i, ci = k / kk, ky = (k % kk) / kw, kx = k % kw;
-          float *xc = dxg + ci * H * W;
-          int64_t oy = p0 / OW, ox = p0 % OW;
-          for (int64_t j = 0; j < nn; j++) {
-            int64_t iy = oy * sh - ph + ky * dh, ix = ox * sw - pw + kx * dw;
-            if (iy >= 0 && iy < H && ix >= 0 && ix < W) xc[iy * W + ix] += T[i * KN_NC + j];
-            if (++ox == OW) {
-              ox = 0;
-              oy++;
-            }
-          }
-        }
+        if (cog <= KN_KC)
+          kn_gemm_panel(mm, nn, cog, w + g * cog * K + i0, 1, K, Bp, T, KN_NC, 0);
+        else
+          kn_gemm_tile(mm, nn, cog, w + g * cog * K + i0, 1, K, dyp, P, 1, T, KN_NC, 0);
+        for (int64_t i = 0; i < mm; i++) kn_col_row(dxg, i0 + i, p0, nn, geo, T + i * KN_NC, 1);
       }
     }
   }

@@ -85,6 +85,56 @@ KN_INLINE void kn_pack_strided(int64_t kc, int64_t nc, const float *B, int64_t b
   }
 }
 
+/* 16x16 transpose in registers: four rounds that swap the off-diagonal b x b blocks (b = 8, 4, 2, 1),
+ * each a two-source shuffle per pair of rows. */
+#define KN_TR_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define KN_TR_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define KN_TR_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define KN_TR_HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define KN_TR_LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define KN_TR_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define KN_TR_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define KN_TR_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#define KN_TR_ROUND(B, LO, HI)                                                                      \
+  for (int i = 0; i < 16; i++)                                                                     \
+    if (!(i & B)) {                                                                                \
+      kn_v16 lo = __builtin_shufflevector(v[i], v[i + B], LO);                                     \
+      kn_v16 hi = __builtin_shufflevector(v[i], v[i + B], HI);                                     \
+      v[i] = lo;                                                                                   \
+      v[i + B] = hi;                                                                               \
+    }
+
+/* dst[c * dld + r] = src[r * sld + c] for r, c < 16. */
+KN_INLINE void kn_transpose16(const float *src, int64_t sld, float *dst, int64_t dld) {
+  kn_v16 v[16];
+  for (int i = 0; i < 16; i++) v[i] = *(const kn_v16 *)(src + i * sld);
+  KN_TR_ROUND(8, KN_TR_LO8, KN_TR_HI8)
+  KN_TR_ROUND(4, KN_TR_LO4, KN_TR_HI4)
+  KN_TR_ROUND(2, KN_TR_LO2, KN_TR_HI2)
+  KN_TR_ROUND(1, KN_TR_LO1, KN_TR_HI1)
+  for (int i = 0; i < 16; i++) *(kn_v16 *)(dst + i * dld) = v[i];
+}
+
+/* Packs B(r, j) = S[j * sld + r] (r < kc, j < nc: a row-major S read transposed) into strips. */
+KN_INLINE void kn_pack_t(int64_t kc, int64_t nc, const float *S, int64_t sld, float *Bp) {
+  for (int64_t s = 0; s * KN_NR < nc; s++) {
+    int64_t nr = nc - s * KN_NR < KN_NR ? nc - s * KN_NR : KN_NR;
+    float *d = Bp + s * kc * KN_NR;
+    const float *src = S + s * KN_NR * sld;
+    int64_t r = 0;
+    if (nr == KN_NR)
+      for (; r + 16 <= kc; r += 16) {
+        kn_transpose16(src + r, sld, d + r * KN_NR, KN_NR);
+        kn_transpose16(src + 16 * sld + r, sld, d + r * KN_NR + 16, KN_NR);
+      }
+    for (; r < kc; r++) {
+      int64_t j = 0;
+      for (; j < nr; j++) d[r * KN_NR + j] = src[j * sld + r];
+      for (; j < KN_NR; j++) d[r * KN_NR + j] = 0.0f;
+    }
+  }
+}
+
 /* C(m x n) (+)= A(m x k) * B(k x n) for one tile: m <= any, n <= NC. Packs B in KC blocks. */
 KN_INLINE void kn_gemm_tile(int64_t m, int64_t n, int64_t k, const float *A, int64_t ars, int64_t acs,
                             const float *B, int64_t brs, int64_t bcs, float *C, int64_t ldc, int acc) {

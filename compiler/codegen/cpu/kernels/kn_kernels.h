@@ -40,10 +40,17 @@ static inline int64_t kn_conv_fwd_items(int64_t n, int64_t g, int64_t co_g, int6
   int64_t other = n * g * kn_cdiv(p, KN_NC);
   return other * kn_cdiv(co_g, kn_gemm_mc(co_g, other));
 }
-/* conv2d grad weight: items (g, k-column tile, m-chunk). */
+/* conv2d grad weight: items (g, tap tile) of kn_conv_gw_mt taps, at least 8 items where the
+ * tiles can stay >= 2 micro-rows. */
+static inline int64_t kn_conv_gw_mt(int64_t g, int64_t k_g) {
+  int64_t nt = kn_cdiv(k_g, KN_MC), want = kn_cdiv(8, g);
+  if (nt < want) nt = want;
+  int64_t mt = kn_cdiv(kn_cdiv(k_g, nt), KN_MR) * KN_MR;
+  return mt < 2 * KN_MR ? 2 * KN_MR : mt;
+}
 static inline int64_t kn_conv_gw_items(int64_t g, int64_t co_g, int64_t k_g) {
-  int64_t other = g * kn_cdiv(k_g, KN_NC);
-  return other * kn_cdiv(co_g, kn_gemm_mc(co_g, other));
+  (void)co_g;
+  return g * kn_cdiv(k_g, kn_conv_gw_mt(g, k_g));
 }
 /* Generic GEMM C[m, n] = A * B: items (column tile, row chunk). */
 static inline int64_t kn_gemm_items(int64_t m, int64_t n) {
