@@ -21,8 +21,8 @@
  *     for (int j = 0; j < kl.k[k].n_nodes; j++) ... g->nodes[kl.k[k].nodes[j]] ...
  *   kn_kernels_free(&kl);
  */
-#ifndef KN_KERNELS_H
-#define KN_KERNELS_H
+#ifndef KN_KERNEL_GROUPS_H
+#define KN_KERNEL_GROUPS_H
 
 #include <stdbool.h>
 #include <stdint.h>

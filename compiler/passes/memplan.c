@@ -63,35 +63,69 @@ static void arena_free(kn_arena *a, int val) {
     }
 }
 
+/* The input whose block value v (output 0 of its producer) may take, per the producer's
+ * kn_node.inplace hint; -1 if none. */
+static int inplace_source(const kn_graph *g, const bool *pinned, const bool *skip, const int *lastnode,
+                          const int *last, const int64_t *offset, int v) {
+  int p = g->vals[v].producer;
+  if (p < 0) return -1;
+  const kn_node *n = &g->nodes[p];
+  if (n->inplace <= 0 || n->inplace > n->n_in || n->out[0] != v) return -1;
+  int x = n->in[n->inplace - 1];
+  const kn_value *xv = &g->vals[x];
+  if (kn_memplan_is_persistent(xv) || xv->kind == KN_VAL_INPUT || (pinned && pinned[x]) || (skip && skip[x])) return -1;
+  if (offset[x] < 0 || lastnode[x] != p || last[x] < 0 || kn_memplan_bytes(xv, 64) != kn_memplan_bytes(&g->vals[v], 64))
+    return -1;
+  for (int k = 0; k < n->n_in; k++) /* x must not be read through another operand slot after v is written */
+    if (k != n->inplace - 1 && n->in[k] == x) return -1;
+  return x;
+}
+
 bool kn_memplan_build(const kn_graph *g, const bool *pinned, int64_t align, kn_memplan *mp) {
+  return kn_memplan_build_fused(g, pinned, NULL, NULL, NULL, align, mp);
+}
+
+/* Block of value `from` handed to `to` (in-place reuse). */
+static void arena_rename(kn_arena *a, int from, int to) {
+  for (int i = 0; i < a->n; i++)
+    if (a->b[i].val == from) a->b[i].val = to;
+}
+
+bool kn_memplan_build_fused(const kn_graph *g, const bool *pinned, const bool *skip, const int *unit_first,
+                            const int *unit_last, int64_t align, kn_memplan *mp) {
   int nv = g->n_vals, nn = g->n_nodes;
   memset(mp, 0, sizeof *mp);
   mp->n_vals = nv;
   mp->offset = kn_xmalloc((size_t)(nv ? nv : 1) * sizeof *mp->offset);
   int *first = kn_xmalloc((size_t)(nv ? nv : 1) * sizeof *first), *last = kn_xmalloc((size_t)(nv ? nv : 1) * sizeof *last);
+  int *lastnode = kn_xmalloc((size_t)(nv ? nv : 1) * sizeof *lastnode);
   for (int v = 0; v < nv; v++) {
     mp->offset[v] = -1;
-    first[v] = last[v] = -2; /* -2: not used by any live node */
+    first[v] = last[v] = lastnode[v] = -2; /* -2: not used by any live node */
   }
   for (int i = 0; i < nn; i++) {
     const kn_node *n = &g->nodes[i];
     if (n->dead) continue;
     for (int k = 0; k < n->n_in; k++) {
       int v = n->in[k];
-      if (first[v] == -2) first[v] = g->vals[v].producer >= 0 ? g->vals[v].producer : -1;
-      last[v] = i;
+      if (first[v] == -2) {
+        int p = g->vals[v].producer;
+        first[v] = p >= 0 ? (unit_first ? unit_first[p] : p) : -1;
+      }
+      last[v] = unit_last ? unit_last[i] : i;
+      lastnode[v] = i;
     }
     for (int k = 0; k < n->n_out; k++) {
-      int v = n->out[k];
-      if (first[v] == -2) first[v] = i;
-      if (last[v] < i) last[v] = i;
+      int v = n->out[k], s = unit_first ? unit_first[i] : i;
+      if (first[v] == -2 || first[v] > s) first[v] = s;
+      if (last[v] < (unit_last ? unit_last[i] : i)) last[v] = unit_last ? unit_last[i] : i;
     }
   }
   /* Values planned, with their definition point; pinned ones live to the end. */
   int *by_first = kn_xmalloc((size_t)(nv ? nv : 1) * sizeof *by_first), np = 0;
   for (int v = 0; v < nv; v++) {
     const kn_value *val = &g->vals[v];
-    if (kn_memplan_is_persistent(val)) continue;
+    if (kn_memplan_is_persistent(val) || (skip && skip[v])) continue;
     if (first[v] == -2 && !(pinned && pinned[v])) continue;
     if (first[v] == -2) first[v] = -1;
     if (pinned && pinned[v]) last[v] = nn;
@@ -106,7 +140,14 @@ bool kn_memplan_build(const kn_graph *g, const bool *pinned, int64_t align, kn_m
       int v = by_first[k];
       if (first[v] != step) continue;
       int64_t sz = kn_memplan_bytes(&g->vals[v], align);
-      mp->offset[v] = arena_alloc(&a, v, sz);
+      int x = inplace_source(g, pinned, skip, lastnode, last, mp->offset, v);
+      if (x >= 0) { /* takes over x's block: x is dead once its last reader (v's node) ran */
+        mp->offset[v] = mp->offset[x];
+        arena_rename(&a, x, v);
+        live -= sz;
+        last[x] = -3;
+      } else
+        mp->offset[v] = arena_alloc(&a, v, sz);
       live += sz;
     }
     if (live > mp->peak_live) mp->peak_live = live;
@@ -123,6 +164,7 @@ bool kn_memplan_build(const kn_graph *g, const bool *pinned, int64_t align, kn_m
   free(by_first);
   free(first);
   free(last);
+  free(lastnode);
   return true;
 }
 

@@ -13,6 +13,14 @@
  *   kn_memplan_build(g, pinned, KN_MEMPLAN_ALIGN, &mp);
  *   ... mp.offset[v] (bytes, -1 when not placed), mp.size, mp.naive ...
  *   kn_memplan_free(&mp);
+ *
+ * For a backend that fuses kernel groups, kn_memplan_build_fused also takes
+ *   skip[v]   values that get no slot (internal values of a fused kernel: kept in registers/tiles);
+ *   unit[i]   node i runs as part of a unit of nodes [unit_first[i], unit_last[i]] (a fused kernel):
+ *             the unit's outputs are placed when it starts and what it reads is freed when it ends,
+ *             so a value read by one member never shares memory with a value another member writes.
+ * Both planners honour kn_node.inplace (output 0 takes input k-1's block when that input is read
+ * for the last time by this node, has the same size and is not pinned).
  */
 #ifndef KN_MEMPLAN_H
 #define KN_MEMPLAN_H
@@ -39,6 +47,9 @@ int64_t kn_memplan_bytes(const kn_value *v, int64_t align);
 /* pinned[n_vals] may be NULL. Every live node's inputs and outputs that are not persistent get an
  * offset. Returns false only on an internal inconsistency. Free with kn_memplan_free. */
 bool kn_memplan_build(const kn_graph *g, const bool *pinned, int64_t align, kn_memplan *mp);
+/* skip[n_vals], unit_first/unit_last[n_nodes] may each be NULL (no skip; every node its own unit). */
+bool kn_memplan_build_fused(const kn_graph *g, const bool *pinned, const bool *skip, const int *unit_first,
+                            const int *unit_last, int64_t align, kn_memplan *mp);
 void kn_memplan_free(kn_memplan *mp);
 
 #endif

@@ -29,6 +29,8 @@ typedef struct cg_case {
   int label_k[CG_MAX_VALS];
   float scalar[CG_MAX_VALS];    /* CG_SCALAR inputs: every element */
   bool keep_grads;
+  bool no_export;               /* only outputs, loss, gradients come back: internal values of fused
+                                   kernel groups need no memory (tests of cpu_fuse.c) */
   int steps;                    /* steps, each from the interpreter's state (step input + 1 each) */
   double tol;
   bool perturb;                 /* self-test: corrupt one result element, so the check must fail */

@@ -32,6 +32,7 @@ typedef struct kn_cpu_options {
   int opt_level;        /* 0..3 */
   bool keep_grads;      /* gradients of parameters stay live to the end and are exported */
   bool export_all;      /* every activation is exported (tests) */
+  bool no_fuse;         /* ignore kernel groups: one call per node (tests, measurements) */
 } kn_cpu_options;
 
 typedef struct kn_cpu_entry {
@@ -42,6 +43,7 @@ typedef struct kn_cpu_entry {
 typedef struct kn_cpu_entry_stats {
   int64_t work_size, naive_size, peak_live;
   int nodes, calls, parallel_calls;
+  int fused_runs, fused_nodes, internal_values; /* kernel groups honoured (cpu_fuse.c) */
 } kn_cpu_entry_stats;
 
 typedef struct kn_cpu_stats {

@@ -8,6 +8,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "codegen_cpu.h"
+#include "kernel_groups.h"
 
 /* One row of a tensor table (persist region or an entry's work region). */
 typedef struct kn_cg_tensor {
@@ -41,9 +42,10 @@ typedef struct kn_cg {
   const int64_t *persist_off;           /* per value id of g, -1 if not persistent */
   const int64_t *work_off;              /* per value id of g, -1 if not planned */
   int calls, parallel_calls;
+  int n_fused; /* fused sweep wrappers emitted (names) */
 } kn_cg;
 
-#define KN_CG_MAXPTR 16
+#define KN_CG_MAXPTR 24
 
 /* cpu_target.c */
 bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d);
@@ -60,6 +62,33 @@ LLVMValueRef kn_cg_ptr(kn_cg *cg, int v);
 void kn_cg_call(kn_cg *cg, const char *name, const int *vals, int n_vals, const double *c, int n_c, int64_t items);
 /* Lowers one node into the current entry function. */
 void kn_cg_lower_node(kn_cg *cg, const kn_node *n);
+/* Calls wrapper w (cg->wrap_ty) on the data pointers of vals over `items` work items. */
+void kn_cg_call_wrapper(kn_cg *cg, LLVMValueRef w, const int *vals, int n_vals, int64_t items);
+
+/* cpu_fuse.c: kernel groups honoured. A run is a sequence of consecutive nodes of one group that
+ * becomes one kn_k_fused call; `skip` marks the values it keeps internal (no arena slot), and a
+ * group holding a run is one unit for the memory planner (memplan.h). */
+typedef struct kn_fuse_run {
+  int first, n_nodes;  /* node ids first .. (the next n_nodes live nodes of the group) */
+  double *prog;        /* kn_fused.h */
+  int n_prog;
+  int vals[KN_CG_MAXPTR], n_vals;
+  int64_t items;
+} kn_fuse_run;
+
+typedef struct kn_fuse_plan {
+  bool *skip;                    /* per value */
+  int *run_of;                   /* per node: run index, -1 = lowered alone */
+  int *unit_first, *unit_last;   /* per node, for kn_memplan_build_fused */
+  kn_fuse_run *runs;
+  int n_runs;
+  int groups_fused, groups_fallback, fused_nodes, internal;
+} kn_fuse_plan;
+
+/* enable false: every node alone, no value skipped. */
+void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, kn_fuse_plan *fp);
+void kn_cg_fuse_free(kn_fuse_plan *fp);
+void kn_cg_lower_run(kn_cg *cg, const kn_fuse_run *r);
 
 /* cpu_module.c: read access for the header writer */
 const char *kn_cpu_module_name(const kn_cpu_module *m);

@@ -69,8 +69,11 @@ static LLVMValueRef wrapper(kn_cg *cg, const char *name, const double *c, int n_
 }
 
 void kn_cg_call(kn_cg *cg, const char *name, const int *vals, int n_vals, const double *c, int n_c, int64_t items) {
+  kn_cg_call_wrapper(cg, wrapper(cg, name, c, n_c), vals, n_vals, items);
+}
+
+void kn_cg_call_wrapper(kn_cg *cg, LLVMValueRef w, const int *vals, int n_vals, int64_t items) {
   KN_ASSERT(n_vals <= KN_CG_MAXPTR);
-  LLVMValueRef w = wrapper(cg, name, c, n_c);
   LLVMTypeRef arr = LLVMArrayType(cg->i8p, KN_CG_MAXPTR);
   for (int i = 0; i < n_vals; i++) {
     LLVMValueRef idx[2] = {LLVMConstInt(cg->i64, 0, 0), LLVMConstInt(cg->i64, (unsigned)i, 0)};

@@ -99,8 +99,10 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
     pinned[v] = g->vals[v].kind == KN_VAL_INPUT || role == KN_ROLE_OUTPUT || role == KN_ROLE_LOSS || (o->keep_grads && role == KN_ROLE_GRAD) ||
                 (o->export_all && g->vals[v].kind == KN_VAL_ACT);
   }
+  kn_fuse_plan fp;
+  kn_cg_fuse_plan(g, pinned, !o->no_fuse, &fp);
   kn_memplan mp;
-  KN_ASSERT(kn_memplan_build(g, pinned, KN_MEMPLAN_ALIGN, &mp));
+  KN_ASSERT(kn_memplan_build_fused(g, pinned, fp.skip, fp.unit_first, fp.unit_last, KN_MEMPLAN_ALIGN, &mp));
   char *fname = kn_fmt("kn_model_%s", e->name);
   LLVMTypeRef fty = LLVMFunctionType(cg->voidt, (LLVMTypeRef[]){cg->i8p, cg->i8p}, 2, 0);
   cg->fn = LLVMAddFunction(cg->mod, fname, fty);
@@ -118,8 +120,10 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   int nodes = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     if (g->nodes[i].dead) continue;
-    kn_cg_lower_node(cg, &g->nodes[i]);
     nodes++;
+    int r = fp.run_of[i];
+    if (r < 0) kn_cg_lower_node(cg, &g->nodes[i]);
+    else if (fp.runs[r].first == i) kn_cg_lower_run(cg, &fp.runs[r]);
   }
   LLVMBuildRetVoid(cg->b);
   /* The entry's table: its inputs and every value read after the run. */
@@ -137,6 +141,10 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   st->nodes = nodes;
   st->calls = cg->calls;
   st->parallel_calls = cg->parallel_calls;
+  st->fused_runs = fp.n_runs;
+  st->fused_nodes = fp.fused_nodes;
+  st->internal_values = fp.internal;
+  kn_cg_fuse_free(&fp);
   kn_memplan_free(&mp);
   free(pinned);
   free(poff);
@@ -260,6 +268,9 @@ void kn_cpu_print_stats(const kn_cpu_module *m, FILE *f) {
             m->entries[i].name, (long long)e->work_size, (long long)e->naive_size,
             e->naive_size ? 100.0 * (double)e->work_size / (double)e->naive_size : 0.0, (long long)e->peak_live,
             e->nodes, e->calls, e->parallel_calls);
+    if (e->fused_runs)
+      fprintf(f, "    fused: %d sweeps over %d nodes, %d internal values without a slot\n", e->fused_runs,
+              e->fused_nodes, e->internal_values);
   }
   fprintf(f, "  specialised kernels %d\n  time: lower %.0f ms, optimise %.0f ms\n", s->kernels, s->ms_lower, s->ms_opt);
 }

@@ -1,0 +1,340 @@
+/* cpu_fuse.c — honours the kernel groups of the pass pipeline (kernel_groups.h) in the CPU
+ * backend. Inside each multi-node group, maximal runs of consecutive "sweep" ops (relu, sigmoid
+ * and their grads, add, mul with [N,C,1,1] / [N,1,H,W] broadcasts, batchnorm2d in both modes,
+ * batchnorm2d_grad, global pools, bias_grad, sum_to per plane or channel) become ONE call of
+ * kn_k_fused (kernels/fused.c) driven by a constant program; heavy members (conv, linear, their
+ * grads) and anything else stay one call each, so `conv2d+batchnorm2d+relu` is the conv's call plus
+ * one sweep. Values defined inside a run and read only there are internal: they live in stack
+ * tiles and get no arena slot (the plan's `skip`). A run that does not meet the sweep's
+ * conditions falls back to one call per node, which is always correct.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+#include "kernels/kn_fused.h"
+#include "kernels/kn_kernels.h"
+#include "pass_util.h"
+#include "util.h"
+
+typedef struct {
+  const kn_graph *g;
+  const bool *pinned;
+  const int *nodes; /* the run */
+  int len;
+  double prog[KN_FP_OPS + KN_FMAXOPS * KN_FOPSZ];
+  int vals[KN_CG_MAXPTR], n_vals;
+  int def[KN_FMAXOPS];   /* op i's output-0 value */
+  int term[3 * KN_FMAXOPS], n_term; /* outputs written at the end of a channel/plane */
+  kn_shape space;
+  bool structured, channel, pool;
+} kn_fbuild;
+
+static bool in_run(const kn_fbuild *f, int node) {
+  for (int i = 0; i < f->len; i++)
+    if (f->nodes[i] == node) return true;
+  return false;
+}
+
+static int ptr_of(kn_fbuild *f, int v) {
+  for (int i = 0; i < f->n_vals; i++)
+    if (f->vals[i] == v) return i;
+  if (f->n_vals == KN_CG_MAXPTR) return -1;
+  f->vals[f->n_vals] = v;
+  return f->n_vals++;
+}
+
+static bool is_nc(kn_shape s, kn_shape sp) {
+  return sp.rank == 4 && s.rank == 4 && s.d[0] == sp.d[0] && s.d[1] == sp.d[1] && s.d[2] == 1 && s.d[3] == 1;
+}
+static bool is_nhw(kn_shape s, kn_shape sp) {
+  return sp.rank == 4 && s.rank == 4 && s.d[0] == sp.d[0] && s.d[1] == 1 && s.d[2] == sp.d[2] && s.d[3] == sp.d[3];
+}
+static bool is_c(kn_shape s, kn_shape sp) {
+  return sp.rank == 4 && ((s.rank == 1 && s.d[0] == sp.d[1]) ||
+                          (s.rank == 4 && s.d[0] == 1 && s.d[1] == sp.d[1] && s.d[2] == 1 && s.d[3] == 1));
+}
+
+/* Operand ref for value v read by an op of the run; -1 if not allowed. */
+static double ref_of(kn_fbuild *f, int n_ops, int v, bool bcast_ok) {
+  for (int i = 0; i < f->n_term; i++)
+    if (f->term[i] == v) return -1; /* written at the end of a plane/channel: not readable yet */
+  for (int i = 0; i < n_ops; i++)
+    if (f->def[i] == v) return i;
+  kn_shape s = f->g->vals[v].shape;
+  int b;
+  if (kn_shape_eq(s, f->space)) b = KN_FB_FULL;
+  else if (bcast_ok && is_nc(s, f->space)) b = KN_FB_NC;
+  else if (bcast_ok && is_nhw(s, f->space)) b = KN_FB_NHW;
+  else return -1;
+  if (b != KN_FB_FULL) f->structured = true;
+  int p = ptr_of(f, v);
+  return p < 0 ? -1 : KN_FREF_EXT + 4 * p + b;
+}
+
+/* Pointer index of a per-channel (or other non-swept) value; -1 when out of pointers. */
+static double param(kn_fbuild *f, int v, int *ok) {
+  int p = ptr_of(f, v);
+  if (p < 0) *ok = 0;
+  return p;
+}
+
+/* Whether output 0 of node `id` must be written to memory. */
+static bool stored(const kn_fbuild *f, int v) {
+  const kn_graph *g = f->g;
+  if ((f->pinned && f->pinned[v]) || kn_value_pinned(g, v) || g->vals[v].kind != KN_VAL_ACT) return true;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const kn_node *n = &g->nodes[i];
+    if (n->dead || in_run(f, i)) continue;
+    for (int k = 0; k < n->n_in; k++)
+      if (n->in[k] == v) return true;
+  }
+  return false;
+}
+
+static bool add_term(kn_fbuild *f, int v) {
+  if (f->n_term == 3 * KN_FMAXOPS) return false;
+  f->term[f->n_term++] = v;
+  return true;
+}
+
+/* One op of the run into f->prog; false when the sweep cannot take it. */
+static bool add_op(kn_fbuild *f, int i, const kn_node *n) {
+  double *o = f->prog + KN_FP_OPS + i * KN_FOPSZ;
+  const kn_graph *g = f->g;
+  kn_shape sp = f->space;
+  int ok = 1;
+  for (int k = 0; k < KN_FOPSZ; k++) o[k] = -1;
+  f->def[i] = -1;
+  bool full_out = true;
+  switch (n->op) {
+  case KN_OP_RELU:
+  case KN_OP_SIGMOID:
+    o[0] = n->op == KN_OP_RELU ? KN_FOP_RELU : KN_FOP_SIGMOID;
+    o[2] = ref_of(f, i, n->in[0], false);
+    ok = o[2] >= 0;
+    break;
+  case KN_OP_RELU_GRAD:
+  case KN_OP_SIGMOID_GRAD:
+  case KN_OP_ADD:
+  case KN_OP_MUL: {
+    bool bin = n->op == KN_OP_ADD || n->op == KN_OP_MUL;
+    o[0] = n->op == KN_OP_RELU_GRAD ? KN_FOP_RELU_GRAD : n->op == KN_OP_SIGMOID_GRAD ? KN_FOP_SIGMOID_GRAD
+           : n->op == KN_OP_ADD      ? KN_FOP_ADD : KN_FOP_MUL;
+    o[2] = ref_of(f, i, n->in[0], bin);
+    o[3] = ref_of(f, i, n->in[1], bin);
+    ok = o[2] >= 0 && o[3] >= 0;
+    break;
+  }
+  case KN_OP_BATCHNORM2D: {
+    bool tr = kn_node_int(n, KN_ATTR_TRAINING) != 0;
+    if (sp.rank != 4 || n->n_out != (tr ? 3 : 1)) return false;
+    f->structured = true;
+    f->channel |= tr;
+    o[0] = tr ? KN_FOP_BN_TRAIN : KN_FOP_BN;
+    o[2] = ref_of(f, i, n->in[0], false);
+    o[3] = param(f, n->in[1], &ok);
+    o[4] = param(f, n->in[2], &ok);
+    o[5] = tr ? param(f, n->out[1], &ok) : param(f, n->in[3], &ok);
+    o[6] = tr ? param(f, n->out[2], &ok) : param(f, n->in[4], &ok);
+    o[7] = kn_node_float(n, KN_ATTR_EPS);
+    ok = ok && o[2] >= 0 && (!tr || (add_term(f, n->out[1]) && add_term(f, n->out[2])));
+    break;
+  }
+  case KN_OP_BATCHNORM2D_GRAD:
+    if (sp.rank != 4 || n->n_out != 3) return false;
+    f->structured = f->channel = true;
+    o[0] = KN_FOP_BN_GRAD;
+    o[2] = ref_of(f, i, n->in[0], false);
+    o[3] = ref_of(f, i, n->in[1], false);
+    o[4] = param(f, n->in[2], &ok);
+    o[5] = param(f, n->in[3], &ok);
+    o[6] = param(f, n->in[4], &ok);
+    o[7] = param(f, n->out[1], &ok);
+    o[8] = param(f, n->out[2], &ok);
+    o[9] = kn_node_float(n, KN_ATTR_EPS);
+    o[10] = kn_node_int(n, KN_ATTR_TRAINING) != 0;
+    ok = ok && o[2] >= 0 && o[3] >= 0 && add_term(f, n->out[1]) && add_term(f, n->out[2]);
+    break;
+  case KN_OP_GLOBAL_AVGPOOL:
+  case KN_OP_GLOBAL_MAXPOOL:
+  case KN_OP_BIAS_GRAD:
+  case KN_OP_SUM_TO: {
+    kn_shape y = g->vals[n->out[0]].shape;
+    bool plane = n->op != KN_OP_BIAS_GRAD && is_nc(y, sp);
+    if (!plane && !(n->op == KN_OP_BIAS_GRAD || n->op == KN_OP_SUM_TO) ) return false;
+    if (!plane && !is_c(y, sp)) return false;
+    f->structured = true;
+    f->pool |= plane;
+    f->channel |= !plane;
+    full_out = false;
+    o[0] = plane ? KN_FOP_POOL : KN_FOP_CSUM;
+    o[2] = ref_of(f, i, n->in[0], false);
+    o[3] = n->op == KN_OP_GLOBAL_AVGPOOL ? 0 : n->op == KN_OP_GLOBAL_MAXPOOL ? 1 : 2;
+    o[1] = param(f, n->out[0], &ok);
+    ok = ok && o[2] >= 0 && add_term(f, n->out[0]);
+    break;
+  }
+  default:
+    return false;
+  }
+  if (!ok) return false;
+  if (full_out) {
+    if (!kn_shape_eq(g->vals[n->out[0]].shape, sp)) return false;
+    f->def[i] = n->out[0];
+    if (stored(f, n->out[0])) {
+      int p = ptr_of(f, n->out[0]);
+      if (p < 0) return false;
+      o[1] = p;
+    }
+  }
+  return true;
+}
+
+static bool sweep_op(kn_op op) {
+  switch (op) {
+  case KN_OP_RELU: case KN_OP_SIGMOID: case KN_OP_RELU_GRAD: case KN_OP_SIGMOID_GRAD: case KN_OP_ADD:
+  case KN_OP_MUL: case KN_OP_BATCHNORM2D: case KN_OP_BATCHNORM2D_GRAD: case KN_OP_GLOBAL_AVGPOOL:
+  case KN_OP_GLOBAL_MAXPOOL: case KN_OP_BIAS_GRAD: case KN_OP_SUM_TO:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Builds the program of a run; false when it cannot be one sweep. */
+static bool build_run(kn_fbuild *f) {
+  if (f->len < 2 || f->len > KN_FMAXOPS) return false;
+  const kn_graph *g = f->g;
+  const kn_node *n0 = &g->nodes[f->nodes[0]];
+  bool reduce0 = n0->op == KN_OP_GLOBAL_AVGPOOL || n0->op == KN_OP_GLOBAL_MAXPOOL || n0->op == KN_OP_BIAS_GRAD ||
+                 n0->op == KN_OP_SUM_TO;
+  f->space = g->vals[reduce0 ? n0->in[0] : n0->out[0]].shape;
+  for (int i = 0; i < f->len; i++) {
+    const kn_node *n = &g->nodes[f->nodes[i]];
+    for (int k = 0; k < n->n_in; k++)
+      if (g->vals[n->in[k]].dtype != KN_DT_F32) return false;
+    if (!add_op(f, i, n)) return false;
+  }
+  kn_shape s = f->space;
+  int64_t N = 1, C = 1, HW = kn_shape_numel(s);
+  if (f->structured) {
+    if (s.rank != 4) return false;
+    N = s.d[0], C = s.d[1], HW = s.d[2] * s.d[3];
+  }
+  double *p = f->prog;
+  p[KN_FP_N] = (double)N, p[KN_FP_C] = (double)C, p[KN_FP_HW] = (double)HW;
+  p[KN_FP_MODE] = f->channel ? KN_FMODE_CHANNEL : KN_FMODE_PLANE;
+  p[KN_FP_NOPS] = f->len;
+  p[7] = 0;
+  if (f->channel) {
+    p[KN_FP_CHUNK] = (double)HW;
+    p[KN_FP_ITEMS] = (double)kn_items_for(C, N * HW);
+  } else {
+    int64_t chunk = f->pool || HW < KN_CHUNK ? HW : KN_CHUNK, units = N * C * kn_cdiv(HW, chunk);
+    p[KN_FP_CHUNK] = (double)chunk;
+    p[KN_FP_ITEMS] = (double)kn_items_for(units, chunk);
+  }
+  return true;
+}
+
+static void plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, const int *nodes, int len) {
+  kn_fbuild *f = kn_xcalloc(1, sizeof *f);
+  f->g = g, f->pinned = pinned, f->nodes = nodes, f->len = len;
+  if (!build_run(f)) {
+    free(f);
+    return;
+  }
+  int r = fp->n_runs++;
+  fp->runs = kn_xrealloc(fp->runs, (size_t)fp->n_runs * sizeof *fp->runs);
+  kn_fuse_run *R = &fp->runs[r];
+  R->first = nodes[0];
+  R->n_nodes = len;
+  R->n_prog = KN_FP_OPS + len * KN_FOPSZ;
+  R->prog = kn_xmalloc((size_t)R->n_prog * sizeof *R->prog);
+  memcpy(R->prog, f->prog, (size_t)R->n_prog * sizeof *R->prog);
+  R->n_vals = f->n_vals;
+  memcpy(R->vals, f->vals, sizeof R->vals);
+  R->items = (int64_t)f->prog[KN_FP_ITEMS];
+  for (int i = 0; i < len; i++) {
+    fp->run_of[nodes[i]] = r;
+    const double *o = f->prog + KN_FP_OPS + i * KN_FOPSZ;
+    if (f->def[i] >= 0 && o[1] < 0) {
+      fp->skip[f->def[i]] = true;
+      fp->internal++;
+    }
+  }
+  fp->fused_nodes += len;
+  free(f);
+}
+
+void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, kn_fuse_plan *fp) {
+  memset(fp, 0, sizeof *fp);
+  int nn = g->n_nodes ? g->n_nodes : 1;
+  fp->skip = kn_xcalloc((size_t)(g->n_vals ? g->n_vals : 1), sizeof *fp->skip);
+  fp->run_of = kn_xmalloc((size_t)nn * sizeof *fp->run_of);
+  fp->unit_first = kn_xmalloc((size_t)nn * sizeof *fp->unit_first);
+  fp->unit_last = kn_xmalloc((size_t)nn * sizeof *fp->unit_last);
+  for (int i = 0; i < g->n_nodes; i++) fp->run_of[i] = -1, fp->unit_first[i] = fp->unit_last[i] = i;
+  if (!enable) return;
+  kn_kernel_list kl;
+  kn_kernels_build(g, &kl);
+  for (int k = 0; k < kl.n; k++) {
+    const kn_kernel *K = &kl.k[k];
+    if (K->n_nodes < 2) continue;
+    int runs0 = fp->n_runs;
+    for (int j = 0; j < K->n_nodes;) {
+      int e = j;
+      while (e < K->n_nodes && sweep_op(g->nodes[K->nodes[e]].op)) e++;
+      if (e - j >= 2) plan_run(fp, g, pinned, K->nodes + j, e - j);
+      j = e > j ? e : j + 1;
+    }
+    if (fp->n_runs == runs0) {
+      fp->groups_fallback++;
+      continue;
+    }
+    fp->groups_fused++;
+    /* The whole group is one unit for the memory planner. */
+    for (int j = 0; j < K->n_nodes; j++) fp->unit_first[K->nodes[j]] = K->first, fp->unit_last[K->nodes[j]] = K->last;
+  }
+  kn_kernels_free(&kl);
+}
+
+void kn_cg_fuse_free(kn_fuse_plan *fp) {
+  for (int r = 0; r < fp->n_runs; r++) free(fp->runs[r].prog);
+  free(fp->runs);
+  free(fp->skip);
+  free(fp->run_of);
+  free(fp->unit_first);
+  free(fp->unit_last);
+  memset(fp, 0, sizeof *fp);
+}
+
+void kn_cg_lower_run(kn_cg *cg, const kn_fuse_run *R) {
+  LLVMValueRef kernel = LLVMGetNamedFunction(cg->mod, "kn_k_fused");
+  KN_ASSERT(kernel && "kn_k_fused missing from the bitcode library");
+  LLVMTypeRef kty = LLVMGlobalGetValueType(kernel), pt[4];
+  KN_ASSERT(LLVMCountParamTypes(kty) == 4);
+  LLVMGetParamTypes(kty, pt);
+  /* The program: a constant global, so its fields fold once the kernel is inlined. */
+  LLVMValueRef *items = kn_xmalloc((size_t)R->n_prog * sizeof *items);
+  for (int i = 0; i < R->n_prog; i++) items[i] = LLVMConstReal(cg->f64, R->prog[i]);
+  LLVMValueRef init = LLVMConstArray(cg->f64, items, (unsigned)R->n_prog);
+  free(items);
+  LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), "kn_fprog");
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, 1);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  char fname[64];
+  snprintf(fname, sizeof fname, "kn_fw%d_fused", cg->n_fused++);
+  LLVMValueRef w = LLVMAddFunction(cg->mod, fname, cg->wrap_ty);
+  LLVMSetLinkage(w, LLVMInternalLinkage);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(cg->ctx);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cg->ctx, w, "entry"));
+  LLVMValueRef args[4] = {LLVMBuildBitCast(b, LLVMGetParam(w, 0), pt[0], ""), LLVMGetParam(w, 1), LLVMGetParam(w, 2),
+                          LLVMConstBitCast(gv, pt[3])};
+  LLVMBuildCall2(b, kty, kernel, args, 4, "");
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  kn_cg_call_wrapper(cg, w, R->vals, R->n_vals, R->items);
+}

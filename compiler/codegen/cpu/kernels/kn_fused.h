@@ -1,0 +1,36 @@
+/* kn_fused.h — the program format of kn_k_fused (fused.c), shared with the code generator
+ * (cpu_fuse.c): one sweep over a [N, C, HW] iteration space that evaluates a run of elementwise
+ * ops of a kernel group per tile, keeping the run's internal values in stack tiles.
+ *
+ * The program is an array of doubles (a constant global of the module, so after inlining its
+ * field folds to a constant):
+ *   [KN_FP_N], [KN_FP_C], [KN_FP_HW]   the iteration space
+ *   [KN_FP_MODE]   KN_FMODE_PLANE: work units are (plane, chunk) pairs, planes n*C + c;
+ *                  KN_FMODE_CHANNEL: work units are channels (per-channel statistics/reductions)
+ *   [KN_FP_ITEMS]  work items (kn_range over the units)
+ *   [KN_FP_NOPS]   ops (<= KN_FMAXOPS), [KN_FP_CHUNK] elements per unit inside a plane (plane mode)
+ *   op i at KN_FP_OPS + i * KN_FOPSZ: [0] code (KN_FOP_*), [1] pointer index its output 0 is
+ *   stored to (-1: internal, only in a tile), then operands (see fused.c per op).
+ * Operand refs: r < KN_FREF_EXT is "output 0 of op r of this program"; otherwise
+ * r = KN_FREF_EXT + 4 * ptr + bcast with bcast KN_FB_* (how the [N, C, HW] index maps into it).
+ */
+#ifndef KN_FUSED_H
+#define KN_FUSED_H
+
+enum {
+  KN_FOP_RELU, KN_FOP_SIGMOID, KN_FOP_RELU_GRAD, KN_FOP_SIGMOID_GRAD, KN_FOP_ADD, KN_FOP_MUL,
+  KN_FOP_BN,       /* eval-mode batchnorm: x, gamma, beta, rmean, rvar (ptrs), eps */
+  KN_FOP_BN_TRAIN, /* batch statistics: x, gamma, beta (ptrs), mean-out, var-out (ptrs), eps */
+  KN_FOP_BN_GRAD,  /* dy, x, gamma, mean, var, dgamma-out, dbeta-out (ptrs), eps, training */
+  KN_FOP_POOL,     /* per plane: x, kind 0 avg, 1 max, 2 sum; output [N, C] at [1] */
+  KN_FOP_CSUM      /* per channel sum over n, hw: x; output [C] at [1] */
+};
+enum { KN_FB_FULL, KN_FB_NC, KN_FB_NHW, KN_FB_C };
+enum { KN_FMODE_PLANE, KN_FMODE_CHANNEL };
+enum { KN_FP_N, KN_FP_C, KN_FP_HW, KN_FP_MODE, KN_FP_ITEMS, KN_FP_NOPS, KN_FP_CHUNK, KN_FP_OPS = 8 };
+#define KN_FOPSZ 12
+#define KN_FMAXOPS 24
+#define KN_FREF_EXT 100
+#define KN_FTILE 256
+
+#endif
