@@ -3,7 +3,7 @@
  * interpreter (which ignores groups): inference output; training loss, every parameter gradient,
  * parameters, running statistics and optimizer state over 3 steps. Internal values are not
  * exported, so they get no memory and a wrong "internal" decision cannot be hidden by an export.
- * Also: the emitted calls equal the unfused calls minus what the sweeps merged, every model has
+ * Also: one kernel function per kernel (kn_kernels_count), the emitted calls equal the unfused calls minus what the sweeps merged, every model has
  * fused sweeps and internal values, and a -O0 graph (no groups) compiles to exactly the same calls.
  * Usage: test_codegen_fused DIR MODEL_tiny.yaml
  */
@@ -77,12 +77,12 @@ static void setup(cg_case *c, const kn_graph *g) {
 static void check_calls(kn_graph *g, const char *what) {
   char w[512];
   kn_cpu_entry_stats f = compile_stats(g, false), u = compile_stats(g, true);
-  snprintf(w, sizeof w, "%s: calls %d = unfused %d - (fused nodes %d - sweeps %d); %d kernels", what, f.calls, u.calls,
-           f.fused_nodes, f.fused_runs, kn_kernels_count(g));
+  snprintf(w, sizeof w, "%s: calls %d = unfused %d - (fused nodes %d - sweeps %d); kernel functions %d = %d kernels",
+           what, f.calls, u.calls, f.fused_nodes, f.fused_runs, f.kernel_fns, kn_kernels_count(g));
   printf("%s; internal values %d, arena %lld -> %lld bytes\n", w, f.internal_values, (long long)u.work_size,
          (long long)f.work_size);
   result(f.calls == u.calls - (f.fused_nodes - f.fused_runs) && f.fused_runs > 0 && f.internal_values > 0 &&
-             f.calls >= kn_kernels_count(g) && u.fused_runs == 0,
+             f.calls >= kn_kernels_count(g) && u.fused_runs == 0 && f.kernel_fns == kn_kernels_count(g),
          w);
 }
 

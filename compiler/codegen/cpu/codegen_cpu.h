@@ -43,6 +43,7 @@ typedef struct kn_cpu_entry {
 typedef struct kn_cpu_entry_stats {
   int64_t work_size, naive_size, peak_live;
   int nodes, calls, parallel_calls;
+  int kernel_fns; /* one function per kernel (kn_kernels_count of the graph), called by the entry */
   int fused_runs, fused_nodes, internal_values; /* kernel groups honoured (cpu_fuse.c) */
 } kn_cpu_entry_stats;
 
@@ -70,6 +71,10 @@ bool kn_cpu_emit(kn_cpu_module *m, kn_emit_kind kind, const char *path, kn_diag 
 /* The C header describing the ABI: entry points, region sizes, tensor names, shapes, offsets. */
 bool kn_cpu_write_header(const kn_cpu_module *m, const char *path, kn_diag *d);
 void kn_cpu_module_dispose(kn_cpu_module *m);
+
+/* The kilnrt.h role (KN_ROLE_*) of value v of g in the model descriptor; the GPU backend's
+ * descriptor (codegen/ptx/ptx_exe.c) uses it too, so both builds describe tensors alike. */
+int kn_cpu_value_role(const kn_graph *g, int v);
 
 /* The inference graph of a spec's forward graph: the loss and labels dropped (BatchNorm already
  * uses running statistics there). Caller disposes. */

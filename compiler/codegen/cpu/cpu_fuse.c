@@ -294,8 +294,13 @@ void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, kn_fuse
       continue;
     }
     fp->groups_fused++;
-    /* The whole group is one unit for the memory planner. */
-    for (int j = 0; j < K->n_nodes; j++) fp->unit_first[K->nodes[j]] = K->first, fp->unit_last[K->nodes[j]] = K->last;
+  }
+  /* Each run is one unit for the memory planner (its members run interleaved, tile by tile). */
+  for (int r = 0; r < fp->n_runs; r++) {
+    int first = fp->runs[r].first, last = first;
+    for (int i = first; i < g->n_nodes; i++)
+      if (fp->run_of[i] == r) last = i;
+    for (int i = first; i <= last; i++) fp->unit_first[i] = first, fp->unit_last[i] = last;
   }
   kn_kernels_free(&kl);
 }
@@ -337,4 +342,39 @@ void kn_cg_lower_run(kn_cg *cg, const kn_fuse_run *R) {
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
   kn_cg_call_wrapper(cg, w, R->vals, R->n_vals, R->items);
+}
+
+int kn_cg_lower_kernels(kn_cg *cg, const kn_fuse_plan *fp) {
+  const kn_graph *g = cg->g;
+  kn_kernel_list kl;
+  kn_kernels_build(g, &kl);
+  LLVMBuilderRef entry_b = cg->b;
+  LLVMValueRef entry_fn = cg->fn, persist = cg->persist, work = cg->work, ptrs = cg->ptrs;
+  LLVMTypeRef fty = LLVMFunctionType(cg->voidt, (LLVMTypeRef[]){cg->i8p, cg->i8p}, 2, 0);
+  for (int k = 0; k < kl.n; k++) {
+    const kn_kernel *K = &kl.k[k];
+    char name[64];
+    snprintf(name, sizeof name, "kn_kern%d_%s", k, kn_op_table[g->nodes[K->nodes[0]].op].name);
+    LLVMValueRef f = LLVMAddFunction(cg->mod, name, fty);
+    LLVMSetLinkage(f, LLVMInternalLinkage);
+    cg->b = LLVMCreateBuilderInContext(cg->ctx);
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, f, "entry"));
+    cg->fn = f;
+    cg->persist = LLVMGetParam(f, 0);
+    cg->work = LLVMGetParam(f, 1);
+    cg->ptrs = LLVMBuildAlloca(cg->b, LLVMArrayType(cg->i8p, KN_CG_MAXPTR), "ptrs");
+    for (int j = 0; j < K->n_nodes; j++) {
+      int i = K->nodes[j], r = fp->run_of[i];
+      if (r < 0) kn_cg_lower_node(cg, &g->nodes[i]);
+      else if (fp->runs[r].first == i) kn_cg_lower_run(cg, &fp->runs[r]);
+    }
+    LLVMBuildRetVoid(cg->b);
+    LLVMDisposeBuilder(cg->b);
+    cg->b = entry_b;
+    LLVMBuildCall2(cg->b, fty, f, (LLVMValueRef[]){persist, work}, 2, "");
+  }
+  cg->fn = entry_fn, cg->persist = persist, cg->work = work, cg->ptrs = ptrs;
+  int n = kl.n;
+  kn_kernels_free(&kl);
+  return n;
 }

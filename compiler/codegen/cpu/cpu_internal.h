@@ -89,6 +89,10 @@ typedef struct kn_fuse_plan {
 void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, kn_fuse_plan *fp);
 void kn_cg_fuse_free(kn_fuse_plan *fp);
 void kn_cg_lower_run(kn_cg *cg, const kn_fuse_run *r);
+/* Lowers cg->g kernel by kernel (kernel_groups.h order): each kernel becomes one internal function
+ * kn_kern<i>(persist, work) holding its calls (sweeps per fp, other nodes one call each), called
+ * once from the entry at cg->b. Returns the number of kernel functions. */
+int kn_cg_lower_kernels(kn_cg *cg, const kn_fuse_plan *fp);
 
 /* cpu_module.c: read access for the header writer */
 const char *kn_cpu_module_name(const kn_cpu_module *m);

@@ -36,7 +36,7 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int value_role(const kn_graph *g, int v) {
+int kn_cpu_value_role(const kn_graph *g, int v) {
   const kn_value *val = &g->vals[v];
   if (v == g->input) return KN_ROLE_INPUT;
   if (v == g->labels) return KN_ROLE_LABELS;
@@ -82,7 +82,7 @@ static int64_t *layout_persist(kn_cpu_module *m, const kn_graph *g) {
       }
     if (off[v] >= 0) continue;
     off[v] = m->stats.persist_size;
-    table_add(&m->persist, val->name, value_role(g, v), KN_REGION_PERSIST, val, off[v]);
+    table_add(&m->persist, val->name, kn_cpu_value_role(g, v), KN_REGION_PERSIST, val, off[v]);
     m->stats.persist_size += kn_memplan_bytes(val, KN_MEMPLAN_ALIGN);
   }
   return off;
@@ -94,7 +94,7 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   int64_t *poff = layout_persist(m, g);
   bool *pinned = kn_xcalloc((size_t)(g->n_vals ? g->n_vals : 1), sizeof *pinned);
   for (int v = 0; v < g->n_vals; v++) {
-    int role = value_role(g, v);
+    int role = kn_cpu_value_role(g, v);
     /* Inputs stay intact (callers may run an entry again on the same data); results stay live. */
     pinned[v] = g->vals[v].kind == KN_VAL_INPUT || role == KN_ROLE_OUTPUT || role == KN_ROLE_LOSS || (o->keep_grads && role == KN_ROLE_GRAD) ||
                 (o->export_all && g->vals[v].kind == KN_VAL_ACT);
@@ -118,13 +118,8 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   cg->work_off = mp.offset;
   cg->calls = cg->parallel_calls = 0;
   int nodes = 0;
-  for (int i = 0; i < g->n_nodes; i++) {
-    if (g->nodes[i].dead) continue;
-    nodes++;
-    int r = fp.run_of[i];
-    if (r < 0) kn_cg_lower_node(cg, &g->nodes[i]);
-    else if (fp.runs[r].first == i) kn_cg_lower_run(cg, &fp.runs[r]);
-  }
+  for (int i = 0; i < g->n_nodes; i++) nodes += !g->nodes[i].dead;
+  int kernel_fns = kn_cg_lower_kernels(cg, &fp);
   LLVMBuildRetVoid(cg->b);
   /* The entry's table: its inputs and every value read after the run. */
   int ei = m->n_entries++;
@@ -132,7 +127,7 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   memset(&m->entries[ei].t, 0, sizeof m->entries[ei].t);
   for (int v = 0; v < g->n_vals; v++) {
     if (mp.offset[v] < 0 || (g->vals[v].kind != KN_VAL_INPUT && !pinned[v])) continue;
-    table_add(&m->entries[ei].t, g->vals[v].name, value_role(g, v), KN_REGION_WORK, &g->vals[v], mp.offset[v]);
+    table_add(&m->entries[ei].t, g->vals[v].name, kn_cpu_value_role(g, v), KN_REGION_WORK, &g->vals[v], mp.offset[v]);
   }
   kn_cpu_entry_stats *st = &m->stats.entry[ei];
   st->work_size = mp.size;
@@ -141,6 +136,7 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   st->nodes = nodes;
   st->calls = cg->calls;
   st->parallel_calls = cg->parallel_calls;
+  st->kernel_fns = kernel_fns;
   st->fused_runs = fp.n_runs;
   st->fused_nodes = fp.fused_nodes;
   st->internal_values = fp.internal;
