@@ -32,8 +32,9 @@ static void usage(FILE *f) {
         "  --cpu=NAME         target CPU (default: this machine's), e.g. skylake-avx512, x86-64-v3\n"
         "  --features=LIST    target features, e.g. +avx2,+fma (default: the CPU's)\n"
         "  --entry=WHICH      both (default), forward (inference only) or train\n"
-        "  --target=cuda      NVIDIA GPU: PTX for sm_80+ of the training step (or --entry=forward);\n"
-        "                     needs --emit=asm for now (see docs/gpu.md)\n"
+        "  --target=cuda      NVIDIA GPU (sm_80+): an executable with the same commands whose entry\n"
+        "                     points run as PTX through the CUDA driver; --emit=asm writes the PTX\n"
+        "                     of the training step (or --entry=forward) instead (see docs/gpu.md)\n"
         "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
         "  --stats            print memory-plan and code statistics\n"
         "  --batch N          batch size (overrides train.batch_size)\n"
@@ -58,6 +59,39 @@ static char *header_path(const char *obj) {
   size_t n = strlen(obj);
   if (n > 2 && !strcmp(obj + n - 2, ".o")) return kn_fmt("%.*s.h", (int)(n - 2), obj);
   return kn_fmt("%s.h", obj);
+}
+
+/* --target=cuda --emit=exe: the GPU model object (same descriptor as the CPU build, PTX per
+ * entry) linked with the same runtime, train config and weights (docs/gpu.md). */
+static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_entry *entries, int ne, const char *out,
+                            const char *weights, bool stats, kn_diag *d) {
+  const char *rt = kn_ptx_runtime_lib();
+  if (!rt) {
+    kn_diag_error(d, (kn_loc){0}, "build kiln's runtime (target kilnrt_cuda) or set KILN_RUNTIME_DIR",
+                  "cannot find the CUDA runtime libkilnrt_cuda.a");
+    return KN_EXIT_USER;
+  }
+  kn_ptx_entry pe[2];
+  for (int i = 0; i < ne; i++) pe[i] = (kn_ptx_entry){entries[i].name, entries[i].g};
+  char *base = kn_fmt("%s.kiln%d", out, (int)getpid());
+  kn_ptx_model_stats st;
+  const char *name = s->model_name ? s->model_name : "model";
+  bool ok = kn_ptx_model_sources(name, pe, ne, base, &st, d);
+  if (ok && stats) {
+    fprintf(stderr, "kiln: model '%s' for CUDA sm_80 (PTX 7.5)\n  persist region      %12lld bytes\n", name,
+            (long long)st.persist_size);
+    for (int i = 0; i < ne; i++)
+      fprintf(stderr, "  entry %-13s %12lld bytes work arena; %d launches, %lld bytes of PTX\n", pe[i].name,
+              (long long)st.work_size[i], st.launches[i], (long long)st.ptx_bytes[i]);
+  }
+  if (ok) {
+    char *text = kn_ship_train_text(&s->train, file);
+    ok = kn_ship_cuda_exe(base, rt, out, text, weights, d);
+    free(text);
+    kn_ptx_model_sources_remove(base, ne);
+  }
+  free(base);
+  return ok ? KN_EXIT_OK : KN_EXIT_USER;
 }
 
 int kn_cmd_compile(int argc, char **argv) {
@@ -143,7 +177,9 @@ int kn_cmd_compile(int argc, char **argv) {
   }
   char *outp = out ? kn_xstrdup(out) : default_output(file, emit);
   kn_cpu_module *m = NULL;
-  if (rc == KN_EXIT_OK && !strcmp(target, "cuda")) /* GPU backend (codegen/ptx) */
+  if (rc == KN_EXIT_OK && !strcmp(target, "cuda") && !strcmp(emit, "exe")) /* GPU executable (codegen/ptx) */
+    rc = compile_cuda_exe(s, file, entries, ne, outp, weights, stats, &d);
+  else if (rc == KN_EXIT_OK && !strcmp(target, "cuda")) /* PTX module (codegen/ptx) */
     rc = kn_ptx_cmd_compile(train ? train : infer, emit, outp, &d);
   else if (rc == KN_EXIT_OK) {
     m = kn_cpu_compile(s->model_name ? s->model_name : "model", entries, ne, &co, &d);

@@ -146,14 +146,34 @@ static bool merge(const char *out, const char *a, const char *b, const char *ext
   return ok;
 }
 
-bool kn_ship_exe(kn_cpu_module *m, const char *out, const char *train_text, const char *weights, kn_diag *d) {
+bool kn_ship_exe_object(const char *model, const char *out, const char *train_text, const char *weights, kn_diag *d) {
   int pid = (int)getpid();
-  char *model = kn_fmt("%s.kiln%d.o", out, pid), *blob = kn_fmt("%s.kiln%d.blob.o", out, pid),
-       *all = kn_fmt("%s.kiln%d.all.o", out, pid);
-  bool ok = kn_cpu_emit(m, KN_EMIT_OBJ, model, d) && kn_ship_blob_object(blob, train_text, weights, d) &&
-            merge(all, model, blob, NULL, d) && kn_cpu_link_exe(all, out, d);
-  unlink(model), unlink(blob), unlink(all);
-  free(model), free(blob), free(all);
+  char *blob = kn_fmt("%s.kiln%d.blob.o", out, pid), *all = kn_fmt("%s.kiln%d.all.o", out, pid);
+  bool ok = kn_ship_blob_object(blob, train_text, weights, d) && merge(all, model, blob, NULL, d) &&
+            kn_cpu_link_exe(all, out, d);
+  unlink(blob), unlink(all);
+  free(blob), free(all);
+  return ok;
+}
+
+bool kn_ship_cuda_exe(const char *base, const char *rt_lib, const char *out, const char *train_text, const char *weights,
+                      kn_diag *d) {
+  const char *cc = getenv("CC") ? getenv("CC") : "cc";
+  char *cobj = kn_fmt("%s.c.o", base), *aobj = kn_fmt("%s.s.o", base), *model = kn_fmt("%s.o", base);
+  char *c1 = kn_fmt("%s -c -O1 -std=c11 -o '%s' '%s.c'", cc, cobj, base), *c2 = kn_fmt("%s -c -o '%s' '%s.s'", cc, aobj, base);
+  char *lib = kn_fmt("'%s'", rt_lib);
+  bool ok = run(c1, "compiling the GPU model tables", d) && run(c2, "assembling the embedded PTX", d) &&
+            merge(model, cobj, aobj, lib, d) && kn_ship_exe_object(model, out, train_text, weights, d);
+  unlink(cobj), unlink(aobj), unlink(model);
+  free(cobj), free(aobj), free(model), free(c1), free(c2), free(lib);
+  return ok;
+}
+
+bool kn_ship_exe(kn_cpu_module *m, const char *out, const char *train_text, const char *weights, kn_diag *d) {
+  char *model = kn_fmt("%s.kiln%d.o", out, (int)getpid());
+  bool ok = kn_cpu_emit(m, KN_EMIT_OBJ, model, d) && kn_ship_exe_object(model, out, train_text, weights, d);
+  unlink(model);
+  free(model);
   return ok;
 }
 

@@ -21,6 +21,13 @@ char *kn_ship_train_text(const kn_train_config *t, const char *spec_path);
 /* An object defining kn_embedded_train_config and, when weights is not NULL, the bytes of that
  * file as kn_embedded_weights .. kn_embedded_weights_end. */
 bool kn_ship_blob_object(const char *obj, const char *train_text, const char *weights, kn_diag *d);
+/* A model object file (the CPU backend's, or the GPU one of kn_ptx_model_object) + blobs,
+ * linked with the runtime into the executable `out`. */
+bool kn_ship_exe_object(const char *model_obj, const char *out, const char *train_text, const char *weights, kn_diag *d);
+/* --target=cuda: compiles BASE.c and BASE.s (codegen/ptx kn_ptx_model_sources), adds the CUDA
+ * runtime archive rt_lib (libkilnrt_cuda.a) and links like kn_ship_exe_object. */
+bool kn_ship_cuda_exe(const char *base, const char *rt_lib, const char *out, const char *train_text, const char *weights,
+                      kn_diag *d);
 /* Model object + blobs, linked with the runtime into the executable `out`. */
 bool kn_ship_exe(kn_cpu_module *m, const char *out, const char *train_text, const char *weights, kn_diag *d);
 /* One relocatable object `out` (model, blobs, the runtime's kn_bundle API and what it needs) and

@@ -50,6 +50,7 @@ static bool fail(kn_cuda *cu, const char *call, kn_cu_result r) {
   return false;
 }
 static bool check(kn_cuda *cu, const char *call, kn_cu_result r) { return r == 0 || fail(cu, call, r); }
+bool kn_cuda_check(kn_cuda *cu, const char *what, kn_cu_result r) { return check(cu, what, r); }
 #define KN_CU(cu, call, ...) check(cu, #call, (cu)->api.call(__VA_ARGS__))
 
 /* Resolves every entry point; false (why set) when one is missing. */
@@ -173,4 +174,5 @@ bool kn_cuda_upload_async(kn_cuda *cu, kn_cu_deviceptr dst, const void *src, siz
 bool kn_cuda_download(kn_cuda *cu, void *dst, kn_cu_deviceptr src, size_t bytes) {
   return !bytes || KN_CU(cu, cuMemcpyDtoH_v2, dst, src, bytes);
 }
+bool kn_cuda_zero(kn_cuda *cu, kn_cu_deviceptr p, size_t bytes) { return !bytes || KN_CU(cu, cuMemsetD8_v2, p, 0, bytes); }
 bool kn_cuda_sync(kn_cuda *cu) { return KN_CU(cu, cuStreamSynchronize, cu->stream); }

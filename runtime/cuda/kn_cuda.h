@@ -90,6 +90,9 @@ bool kn_cuda_release(kn_cuda *cu, kn_cu_deviceptr p);
 bool kn_cuda_upload(kn_cuda *cu, kn_cu_deviceptr dst, const void *src, size_t bytes);
 bool kn_cuda_upload_async(kn_cuda *cu, kn_cu_deviceptr dst, const void *src, size_t bytes);
 bool kn_cuda_download(kn_cuda *cu, void *dst, kn_cu_deviceptr src, size_t bytes);
+bool kn_cuda_zero(kn_cuda *cu, kn_cu_deviceptr p, size_t bytes);
 bool kn_cuda_sync(kn_cuda *cu);
+/* True when r is 0; else sets cu->error to "<what>: <CUDA error name> (<r>)" and returns false. */
+bool kn_cuda_check(kn_cuda *cu, const char *what, kn_cu_result r);
 
 #endif

@@ -89,6 +89,35 @@ typedef struct kn_model_desc {
 /* Defined by the generated object. */
 extern const kn_model_desc kn_model;
 
+/* ---- optional: a device that runs the entry points (--target=cuda builds) ----
+ * A GPU build defines `kn_model_device`; CPU builds do not (the weak reference is NULL). Its entry
+ * functions keep the same signature fn(persist, work) over HOST regions: they copy the entry's
+ * inputs (INPUT, LABELS, LR, STEP, DATA) to the device, run there and copy back its results
+ * (OUTPUT, LOSS, exported values). The device keeps its own copy of persist, so the runtime says
+ * when the host's copy is read or written, through the helpers below (no-ops for CPU builds):
+ *   kn_model_device_open       before anything runs or prints results: 0, or an exit code
+ *                              (69 = no device, with the reason in why)
+ *   kn_model_persist_to_host   before the host reads persist (checkpoints, exported weights) or
+ *                              changes part of it (weight import)
+ *   kn_model_persist_to_device after the host wrote persist (initialisation, import, resume) */
+#define KN_EXIT_NO_DEVICE 69 /* sysexits.h EX_UNAVAILABLE */
+typedef struct kn_model_device_desc {
+  const char *kind;                            /* "cuda" */
+  int (*open)(char *why, int why_len);         /* 0 when ready, else an exit code */
+  const char *(*describe)(void);               /* after open: e.g. "NVIDIA H200 (sm_90)" */
+  void (*report)(const char *why);             /* prints the unavailable message and hint (stderr) */
+  void (*persist_to_host)(uint8_t *persist);   /* exits with a message on a device error */
+  void (*persist_to_device)(uint8_t *persist); /* marks the host copy newer (uploaded lazily) */
+} kn_model_device_desc;
+extern const kn_model_device_desc kn_model_device __attribute__((weak));
+/* Opens the device when there is one (prints nothing); 0 for CPU builds. */
+int kn_model_device_open(char *why, int why_len);
+void kn_model_persist_to_host(uint8_t *persist);
+void kn_model_persist_to_device(uint8_t *persist);
+/* For commands that need the device: opens it, or prints the unavailable message and returns the
+ * exit code (69 when there is no device). 0 for CPU builds. */
+int kn_model_device_require(void);
+
 /* ---- provided by the runtime, called by generated code ---- */
 /* Runs fn(arg, b, e) over [0, n) split into contiguous ranges across the thread pool; returns
  * when all are done. Safe to call with n <= 1 (runs inline). */

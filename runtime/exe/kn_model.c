@@ -28,3 +28,24 @@ int64_t kn_tensor_bytes(const kn_tensor_desc *t) { return kn_tensor_numel(t) * 4
 void *kn_tensor_data(const kn_tensor_desc *t, uint8_t *persist, uint8_t *work) {
   return (t->region == KN_REGION_PERSIST ? persist : work) + t->offset;
 }
+
+/* ---- the optional device (kilnrt.h); every helper is a no-op for CPU builds ---- */
+int kn_model_device_open(char *why, int why_len) {
+  if (!&kn_model_device) return 0;
+  return kn_model_device.open(why, why_len);
+}
+
+void kn_model_persist_to_host(uint8_t *persist) {
+  if (&kn_model_device) kn_model_device.persist_to_host(persist);
+}
+
+void kn_model_persist_to_device(uint8_t *persist) {
+  if (&kn_model_device) kn_model_device.persist_to_device(persist);
+}
+
+int kn_model_device_require(void) {
+  char why[512] = "";
+  int rc = kn_model_device_open(why, (int)sizeof why);
+  if (rc) kn_model_device.report(why);
+  return rc;
+}

@@ -102,6 +102,7 @@ void kn_session_reset(kn_session *s, uint64_t seed) {
       else d[k] = t->init == 1 ? 1.0f : 0.0f;
     }
   }
+  kn_model_persist_to_device(s->persist); /* GPU builds: the device copy is stale now */
 }
 
 float *kn_session_input(kn_session *s, kn_session_entry e) {
@@ -227,6 +228,7 @@ static bool load(kn_session *s, const kn_st_file *f, const char *what, bool want
                         extra.n ? " extra (not in the model) " : "", extra.text, extra.n && shape.n ? ";" : "",
                         shape.n ? " wrong shape " : "", shape.text, "");
   }
+  kn_model_persist_to_host(s->persist); /* GPU builds: the untouched tensors keep the device's values */
   for (int i = 0; i < kn_model.n_persist; i++) {
     const kn_tensor_desc *t = &kn_model.persist[i];
     if (t->role == KN_ROLE_CONST || (!want_all && !is_weight(t))) continue;
@@ -234,6 +236,7 @@ static bool load(kn_session *s, const kn_st_file *f, const char *what, bool want
     if (!kn_st_copy_f32(f, t->name, t->rank, t->dims, kn_tensor_data(t, s->persist, s->work), &e))
       return kn_error_set(err, "%s: %s", what, e.msg);
   }
+  kn_model_persist_to_device(s->persist);
   return true;
 }
 
@@ -246,6 +249,7 @@ bool kn_session_load_all(kn_session *s, const kn_st_file *f, const char *what, k
 }
 
 bool kn_session_add_tensors(kn_session *s, kn_st_writer *w, bool all, kn_error *err) {
+  kn_model_persist_to_host(s->persist); /* GPU builds: the device holds the trained values */
   for (int i = 0; i < kn_model.n_persist; i++) {
     const kn_tensor_desc *t = &kn_model.persist[i];
     if (t->role == KN_ROLE_CONST || (!all && !is_weight(t))) continue;

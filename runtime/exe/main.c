@@ -7,6 +7,7 @@
  *   ./model bench ENTRY [--iters=N]       time an entry point on synthetic data
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,7 @@ static void exe_init(kn_exe *x) {
     if (kn_model.entries[i].work_size > x->work_size) x->work_size = kn_model.entries[i].work_size;
   x->work = alloc_region(x->work_size);
   init_persist(x, 42);
+  kn_model_persist_to_device(x->persist);
 }
 
 static void exe_free(kn_exe *x) {
@@ -141,7 +143,17 @@ static int cmd_info(int argc, char **argv) {
            (long long)kn_model.entries[i].work_size, (long long)kn_model.entries[i].naive_size);
   printf("cpu         %s\nfeatures    %s\n", kn_model.cpu, kn_model.features);
   printf("threads     %d\n", kn_parallel_threads());
-  return 0;
+  if (!&kn_model_device) return 0;
+  char why[512] = "";
+  int rc = kn_model_device_open(why, (int)sizeof why);
+  if (!rc) {
+    printf("device      %s: %s\n", kn_model_device.kind, kn_model_device.describe());
+    return 0;
+  }
+  printf("device      %s: unavailable\n", kn_model_device.kind);
+  fflush(stdout);
+  kn_model_device.report(why);
+  return rc;
 }
 
 static int cmd_run(int argc, char **argv) {
@@ -175,6 +187,7 @@ static int cmd_run(int argc, char **argv) {
     memcpy(kn_tensor_data(t, x.persist, x.work), in.t[i].data, (size_t)kn_tensor_bytes(t));
   }
   kn_tfile_free(&in);
+  kn_model_persist_to_device(x.persist);
   const char *st = arg_value(argc, argv, "--steps");
   int steps = st ? atoi(st) : 1;
   for (int s = 0; s < steps && !rc; s++) {
@@ -182,6 +195,7 @@ static int cmd_run(int argc, char **argv) {
     e->fn(x.persist, x.work);
   }
   if (!rc) {
+    kn_model_persist_to_host(x.persist);
     kn_tfile out = {0};
     for (int i = 0; i < e->n_tensors; i++) {
       const kn_tensor_desc *t = &e->tensors[i];
@@ -271,7 +285,13 @@ int main(int argc, char **argv) {
   int n = (int)(sizeof commands / sizeof commands[0]);
   if (argc >= 2)
     for (int i = 0; i < n; i++)
-      if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+      if (!strcmp(argv[1], commands[i].name)) {
+        /* GPU builds: no device means no run, before any output (info reports it itself). */
+        bool help = false;
+        for (int k = 2; k < argc; k++) help = help || !strcmp(argv[k], "--help") || !strcmp(argv[k], "-h");
+        int rc = commands[i].fn == cmd_info || help ? 0 : kn_model_device_require();
+        return rc ? rc : commands[i].fn(argc - 1, argv + 1);
+      }
   FILE *f = argc >= 2 && strcmp(argv[1], "--help") ? stderr : stdout;
   fprintf(f, "usage: %s <command> [options]\nmodel '%s' compiled by kiln\n\ncommands:\n", argv[0], kn_model.name);
   for (int i = 0; i < n; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].doc);

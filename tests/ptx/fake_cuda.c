@@ -3,6 +3,9 @@
  * Controlled by the environment:
  *   KN_FAKE_CUINIT   result of cuInit (default 0)        KN_FAKE_COUNT  devices (default 1)
  *   KN_FAKE_SM       compute capability, e.g. 90 (default 90)
+ *   KN_FAKE_LOG      file to which a summary is appended at exit: "launches N modules N htod_async
+ *                    BYTES htod BYTES dtoh BYTES" (what a GPU executable asked of the driver)
+ * Fresh allocations are filled with 0xA5 bytes, so data that was never uploaded shows.
  * Built twice: with KN_FAKE_PARTIAL it lacks cuLaunchKernel (an "old driver"). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +20,17 @@ static int env(const char *n, int def) {
 }
 
 /* Launches seen, for the test to inspect through kn_fake_launches(). */
-static int launches;
+static int launches, modules;
+static unsigned long long htod_async, htod, dtoh;
 static char last_entry[64];
+
+__attribute__((destructor)) static void write_log(void) {
+  const char *path = getenv("KN_FAKE_LOG");
+  FILE *f = path ? fopen(path, "a") : NULL;
+  if (!f) return;
+  fprintf(f, "launches %d modules %d htod_async %llu htod %llu dtoh %llu\n", launches, modules, htod_async, htod, dtoh);
+  fclose(f);
+}
 int kn_fake_launches(char *entry, size_t n) {
   snprintf(entry, n, "%s", last_entry);
   return launches;
@@ -39,6 +51,7 @@ CUresult cuCtxSetCurrent(void *c) { return 0; }
 CUresult cuModuleLoadData(void **m, const void *ptx) {
   if (!strstr(ptx, ".entry")) return 218; /* CUDA_ERROR_INVALID_PTX */
   *m = strdup(ptx);
+  modules++;
   return 0;
 }
 CUresult cuModuleUnload(void *m) { free(m); return 0; }
@@ -63,13 +76,26 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
 #endif
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n) {
   void *m = malloc(n);
+  if (m) memset(m, 0xA5, n);
   *p = (CUdeviceptr)(size_t)m;
   return m ? 0 : 2;
 }
 CUresult cuMemFree_v2(CUdeviceptr p) { free((void *)(size_t)p); return 0; }
-CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void *s, size_t n) { memcpy((void *)(size_t)d, s, n); return 0; }
-CUresult cuMemcpyDtoH_v2(void *d, CUdeviceptr s, size_t n) { memcpy(d, (void *)(size_t)s, n); return 0; }
-CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, void *st) { return cuMemcpyHtoD_v2(d, s, n); }
+CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void *s, size_t n) {
+  memcpy((void *)(size_t)d, s, n);
+  htod += n;
+  return 0;
+}
+CUresult cuMemcpyDtoH_v2(void *d, CUdeviceptr s, size_t n) {
+  memcpy(d, (void *)(size_t)s, n);
+  dtoh += n;
+  return 0;
+}
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, void *st) {
+  memcpy((void *)(size_t)d, s, n);
+  htod_async += n;
+  return 0;
+}
 CUresult cuMemsetD8_v2(CUdeviceptr d, unsigned char v, size_t n) { memset((void *)(size_t)d, v, n); return 0; }
 CUresult cuStreamCreate(void **s, unsigned f) { *s = (void *)2; return 0; }
 CUresult cuStreamDestroy_v2(void *s) { return 0; }

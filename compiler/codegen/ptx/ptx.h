@@ -73,9 +73,36 @@ bool kn_ptx_emit_program(kn_ptx_program *prog, const kn_ptx_options *o, kn_diag 
 bool kn_ptx_compile_graph(const kn_graph *g, const kn_ptx_options *o, kn_ptx_program **out, kn_diag *d);
 void kn_ptx_program_dispose(kn_ptx_program *prog);
 
-/* `kiln compile --target=cuda`: writes the PTX of g to `out` when emit is "asm"; any other emit
- * kind is a diagnostic (the GPU executable is not implemented yet). Returns a KN_EXIT_* code. */
+/* `kiln compile --target=cuda --emit=asm`: writes the PTX of g to `out`; emit kinds other than
+ * "asm" are a diagnostic here (the executable goes through kn_ptx_model_object). Returns a
+ * KN_EXIT_* code. */
 int kn_ptx_cmd_compile(const kn_graph *g, const char *emit, const char *out, kn_diag *d);
+
+/* ---- the GPU executable's model object (ptx_exe.c) ---- */
+typedef struct kn_ptx_entry {
+  const char *name; /* "forward" or "train_step": the host function is kn_model_<name> */
+  const kn_graph *g;
+} kn_ptx_entry;
+
+typedef struct kn_ptx_model_stats {
+  int64_t persist_size;
+  int launches[8];     /* per entry */
+  int64_t ptx_bytes[8];
+  int64_t work_size[8];
+} kn_ptx_model_stats;
+
+/* Writes BASE.c (the kn_model descriptor with the same layout and tables as the CPU build of the
+ * same entries, host entry functions that run each entry's PTX module through
+ * runtime/cuda/kn_gpu_model.c, and the launch tables), BASE.ptxN (entry N's module) and BASE.s
+ * (embeds them). Compiled and combined with libkilnrt_cuda.a they are a model object that links
+ * like a CPU one (compiler/driver/ship.c). st may be NULL. */
+bool kn_ptx_model_sources(const char *model_name, const kn_ptx_entry *entries, int n_entries, const char *base,
+                          kn_ptx_model_stats *st, kn_diag *d);
+/* Removes those files (kept when KILN_KEEP_TEMPS is set). */
+void kn_ptx_model_sources_remove(const char *base, int n_entries);
+/* libkilnrt_cuda.a: next to libkiln_exe.a (kn_cpu_runtime_lib) or in ../cuda/ from it, then kiln's
+ * build tree; NULL if none. */
+const char *kn_ptx_runtime_lib(void);
 
 /* The embedded kernel bitcode (every kernels/ source, linked into one module). */
 extern const unsigned char kn_ptx_kernels_bc[];

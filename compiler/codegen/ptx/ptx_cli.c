@@ -1,6 +1,5 @@
-/* ptx_cli.c — what `kiln compile --target=cuda` calls: the GPU backend behind the driver. So far
- * it writes the PTX module of a graph (--emit=asm); the GPU executable (runtime main driving
- * runtime/cuda) is not built yet, and asking for one is a clear error rather than a CPU binary. */
+/* ptx_cli.c — `kiln compile --target=cuda --emit=asm`: the PTX module of a graph. (The GPU
+ * executable is ptx_exe.c's model object, linked by the driver like a CPU one.) */
 #include <string.h>
 
 #include "ptx.h"
@@ -8,8 +7,8 @@
 
 int kn_ptx_cmd_compile(const kn_graph *g, const char *emit, const char *out, kn_diag *d) {
   if (strcmp(emit, "asm")) {
-    kn_diag_error(d, (kn_loc){0}, "use --emit=asm to get the PTX module; compile for the CPU to get an executable",
-                  "--target=cuda supports --emit=asm only so far (the GPU executable is not implemented yet)");
+    kn_diag_error(d, (kn_loc){0}, "use --emit=exe (the default) for an executable or --emit=asm for the PTX module",
+                  "--target=cuda does not support --emit=%s", emit);
     return KN_EXIT_USER;
   }
   kn_ptx_options o;
