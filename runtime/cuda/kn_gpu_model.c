@@ -88,7 +88,9 @@ static void dev_report(const char *why) {
 
 static void dev_to_host(uint8_t *persist) {
   if (g.state != 1 || !g.device_newer || persist != g.host_persist) return;
-  if (!kn_cuda_sync(g.cu) || !kn_cuda_download(g.cu, persist, g.persist, (size_t)kn_model.persist_size)) die();
+  if (!kn_cuda_check(g.cu, "cuCtxSetCurrent", g.cu->api.cuCtxSetCurrent(g.cu->ctx)) || !kn_cuda_sync(g.cu) ||
+      !kn_cuda_download(g.cu, persist, g.persist, (size_t)kn_model.persist_size))
+    die();
   g.device_newer = false;
 }
 
@@ -129,8 +131,10 @@ void kn_gpu_model_run(int index, uint8_t *persist, uint8_t *work) {
   }
   const kn_gpu_model_entry *e = &kn_gpu_model.entries[index];
   const kn_entry_desc *me = &kn_model.entries[index];
-  if (!g.module[index]) load_entry(index);
   kn_cuda *cu = g.cu;
+  /* The context is current per thread: the caller may not be the thread that opened the device. */
+  if (!kn_cuda_check(cu, "cuCtxSetCurrent", cu->api.cuCtxSetCurrent(cu->ctx))) die();
+  if (!g.module[index]) load_entry(index);
   if (persist != g.host_persist || g.host_newer) {
     if (!kn_cuda_sync(cu) || !kn_cuda_upload(cu, g.persist, persist, (size_t)kn_model.persist_size)) die();
     g.host_persist = persist;
