@@ -25,7 +25,7 @@ typedef struct {
 
 static inline const double *op_at(const double *prog, int i) { return prog + KN_FP_OPS + i * KN_FOPSZ; }
 
-static const float *operand(kn_fctx *x, double ref, int t, int64_t n, int64_t c, int64_t h0, int64_t len) {
+static inline __attribute__((always_inline)) const float *operand(kn_fctx *x, double ref, int t, int64_t n, int64_t c, int64_t h0, int64_t len) {
   int r = (int)ref;
   if (r < KN_FREF_EXT) return x->val[r];
   r -= KN_FREF_EXT;
@@ -42,8 +42,53 @@ static const float *operand(kn_fctx *x, double ref, int t, int64_t n, int64_t c,
   }
 }
 
+/* Vectorisable sums without fast-math: 16 independent float lanes per tile, added in double. */
+#define KN_FLANES 16
+static double tile_sum(const float *a, int64_t len) {
+  float l[KN_FLANES] = {0};
+  int64_t k = 0;
+  for (; k + KN_FLANES <= len; k += KN_FLANES)
+    for (int j = 0; j < KN_FLANES; j++) l[j] += a[k + j];
+  double s = 0;
+  for (; k < len; k++) s += a[k];
+  for (int j = 0; j < KN_FLANES; j++) s += l[j];
+  return s;
+}
+/* s += sum(a - sh), ss += sum((a - sh)^2). */
+static void tile_sum_sq(const float *a, int64_t len, float sh, double *s, double *ss) {
+  float l[KN_FLANES] = {0}, q[KN_FLANES] = {0};
+  int64_t k = 0;
+  for (; k + KN_FLANES <= len; k += KN_FLANES)
+    for (int j = 0; j < KN_FLANES; j++) {
+      float d = a[k + j] - sh;
+      l[j] += d;
+      q[j] += d * d;
+    }
+  for (; k < len; k++) {
+    double d = (double)a[k] - sh;
+    *s += d;
+    *ss += d * d;
+  }
+  for (int j = 0; j < KN_FLANES; j++) *s += l[j], *ss += q[j];
+}
+/* s += sum(dy), sx += sum(dy * (v - mu)). */
+static void tile_sum_dot(const float *dy, const float *v, int64_t len, float mu, double *s, double *sx) {
+  float l[KN_FLANES] = {0}, q[KN_FLANES] = {0};
+  int64_t k = 0;
+  for (; k + KN_FLANES <= len; k += KN_FLANES)
+    for (int j = 0; j < KN_FLANES; j++) {
+      l[j] += dy[k + j];
+      q[j] += dy[k + j] * (v[k + j] - mu);
+    }
+  for (; k < len; k++) {
+    *s += dy[k];
+    *sx += (double)dy[k] * ((double)v[k] - mu);
+  }
+  for (int j = 0; j < KN_FLANES; j++) *s += l[j], *sx += q[j];
+}
+
 /* Per-channel constants of eval-mode BN ops (as kn_k_batchnorm2d computes them). */
-static void setup_channel(kn_fctx *x, int64_t c) {
+static inline __attribute__((always_inline)) void setup_channel(kn_fctx *x, int64_t c) {
   int nops = (int)x->prog[KN_FP_NOPS];
   for (int i = 0; i < nops; i++) {
     const double *o = op_at(x->prog, i);
@@ -56,7 +101,7 @@ static void setup_channel(kn_fctx *x, int64_t c) {
 }
 
 /* Ops [0, upto) on one tile; `store`: stored outputs go to memory and reductions accumulate. */
-static void eval_tile(kn_fctx *x, int upto, int store, int64_t n, int64_t c, int64_t h0, int64_t len) {
+static __attribute__((noinline)) void eval_tile(kn_fctx *x, int upto, int store, int64_t n, int64_t c, int64_t h0, int64_t len) {
   for (int i = 0; i < upto; i++) {
     const double *o = op_at(x->prog, i);
     int code = (int)o[0], sp = (int)o[1];
@@ -115,19 +160,13 @@ static void eval_tile(kn_fctx *x, int upto, int store, int64_t n, int64_t c, int
         float m = h0 ? (float)x->acc[i] : a[0];
         for (int64_t k = 0; k < len; k++) m = a[k] > m ? a[k] : m;
         x->acc[i] = m;
-      } else {
-        double s = 0;
-        for (int64_t k = 0; k < len; k++) s += a[k];
-        x->acc[i] += s;
-      }
+      } else
+        x->acc[i] += tile_sum(a, len);
       break;
     }
     case KN_FOP_CSUM: {
       if (!store) break;
-      const float *a = operand(x, o[2], 0, n, c, h0, len);
-      double s = 0;
-      for (int64_t k = 0; k < len; k++) s += a[k];
-      x->acc[i] += s;
+      x->acc[i] += tile_sum(operand(x, o[2], 0, n, c, h0, len), len);
       break;
     }
     }
@@ -135,30 +174,26 @@ static void eval_tile(kn_fctx *x, int upto, int store, int64_t n, int64_t c, int
 }
 
 /* Batch statistics of the BN op i for channel c: pre-passes over all planes of the channel. */
-static void gather_stats(kn_fctx *x, int i, int64_t c) {
+static __attribute__((noinline)) void gather_stats(kn_fctx *x, int i, int64_t c) {
   const double *o = op_at(x->prog, i);
   int64_t N = x->N, HW = x->HW;
   double m = (double)(N * HW);
   if ((int)o[0] == KN_FOP_BN_TRAIN) {
+    /* One pass: sum and sum of squares in double (kn_k_batchnorm2d takes two; the difference is
+     * far below float precision unless mean^2 / var exceeds ~1e8). */
     double s = 0, ss = 0;
+    float sh = 0;
     for (int64_t n = 0; n < N; n++)
       for (int64_t h0 = 0; h0 < HW; h0 += KN_FTILE) {
         int64_t len = HW - h0 < KN_FTILE ? HW - h0 : KN_FTILE;
         eval_tile(x, i, 0, n, c, h0, len);
         const float *a = operand(x, o[2], 0, n, c, h0, len);
-        for (int64_t k = 0; k < len; k++) s += a[k];
+        if (!n && !h0) sh = a[0]; /* shifted sums: no cancellation when |mean| >> std */
+        tile_sum_sq(a, len, sh, &s, &ss);
       }
-    double mean = s / m;
-    for (int64_t n = 0; n < N; n++)
-      for (int64_t h0 = 0; h0 < HW; h0 += KN_FTILE) {
-        int64_t len = HW - h0 < KN_FTILE ? HW - h0 : KN_FTILE;
-        eval_tile(x, i, 0, n, c, h0, len);
-        const float *a = operand(x, o[2], 0, n, c, h0, len);
-        for (int64_t k = 0; k < len; k++) {
-          double d = a[k] - mean;
-          ss += d * d;
-        }
-      }
+    double mean = sh + s / m;
+    ss = ss - s * s / m;
+    if (ss < 0) ss = 0;
     double var = ss / m, eps = o[7];
     const float *gamma = x->p[(int)o[3]], *beta = x->p[(int)o[4]];
     ((float *)x->p[(int)o[5]])[c] = (float)mean;
@@ -174,10 +209,7 @@ static void gather_stats(kn_fctx *x, int i, int64_t c) {
       int64_t len = HW - h0 < KN_FTILE ? HW - h0 : KN_FTILE;
       eval_tile(x, i, 0, n, c, h0, len);
       const float *dy = operand(x, o[2], 0, n, c, h0, len), *v = operand(x, o[3], 1, n, c, h0, len);
-      for (int64_t k = 0; k < len; k++) {
-        sdy += dy[k];
-        sdyx += dy[k] * (v[k] - mu);
-      }
+      tile_sum_dot(dy, v, len, (float)mu, &sdy, &sdyx);
     }
   ((float *)x->p[(int)o[7]])[c] = (float)(sdyx * istd);
   ((float *)x->p[(int)o[8]])[c] = (float)sdy;
@@ -189,7 +221,7 @@ static void gather_stats(kn_fctx *x, int i, int64_t c) {
 }
 
 /* Writes the per-plane reductions of plane (n, c) (after its last tile) and resets them. */
-static void finish_plane(kn_fctx *x, int64_t n, int64_t c) {
+static inline __attribute__((always_inline)) void finish_plane(kn_fctx *x, int64_t n, int64_t c) {
   int nops = (int)x->prog[KN_FP_NOPS];
   for (int i = 0; i < nops; i++) {
     const double *o = op_at(x->prog, i);

@@ -31,6 +31,6 @@ enum { KN_FP_N, KN_FP_C, KN_FP_HW, KN_FP_MODE, KN_FP_ITEMS, KN_FP_NOPS, KN_FP_CH
 #define KN_FOPSZ 12
 #define KN_FMAXOPS 24
 #define KN_FREF_EXT 100
-#define KN_FTILE 256
+#define KN_FTILE 512
 
 #endif
