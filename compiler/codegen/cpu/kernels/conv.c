@@ -36,12 +36,14 @@ KN_INLINE void kn_col_row(float *xg, int64_t k, int64_t p0, int64_t n, kn_geom g
       float *row = xc + iy * g.W + ix0 + t0 * g.sw;
       if (add)
         for (int64_t t = 0; t < t1 - t0; t++) row[t * g.sw] += d[t0 + t];
+      else if (g.sw == 1)
+        kn_copyf(d + t0, row, t1 - t0);
       else
         for (int64_t t = 0; t < t1 - t0; t++) d[t0 + t] = row[t * g.sw];
     }
     if (!add) {
-      for (int64_t t = 0; t < t0; t++) d[t] = 0.0f;
-      for (int64_t t = t1; t < seg; t++) d[t] = 0.0f;
+      kn_zerof(d, t0);
+      kn_zerof(d + t1, seg - t1);
     }
     j += seg;
     ox = 0;

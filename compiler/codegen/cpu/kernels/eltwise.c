@@ -13,6 +13,7 @@ void kn_k_relu(void *const *p, int64_t b, int64_t e, int64_t numel, int64_t item
   float *y = p[1];
   int64_t lo, hi;
   kn_range(b, e, items, numel, &lo, &hi);
+  KN_SIMD
   for (int64_t i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
@@ -22,6 +23,7 @@ void kn_k_relu_grad(void *const *p, int64_t b, int64_t e, int64_t numel, int64_t
   float *dx = p[2];
   int64_t lo, hi;
   kn_range(b, e, items, numel, &lo, &hi);
+  KN_SIMD
   for (int64_t i = lo; i < hi; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
@@ -40,6 +42,7 @@ void kn_k_sigmoid_grad(void *const *p, int64_t b, int64_t e, int64_t numel, int6
   float *dx = p[2];
   int64_t lo, hi;
   kn_range(b, e, items, numel, &lo, &hi);
+  KN_SIMD
   for (int64_t i = lo; i < hi; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
 }
 
@@ -57,8 +60,10 @@ void kn_k_binary(void *const *p, int64_t b, int64_t e, int64_t d0, int64_t d1, i
     const float *a = A + i0 * sa0 + i1 * sa1 + i2 * sa2, *c = B + i0 * sb0 + i1 * sb1 + i2 * sb2;
     float *o = y + r * d3;
     if (op == 0)
+      KN_SIMD
       for (int64_t j = 0; j < d3; j++) o[j] = a[j * sa3] + c[j * sb3];
     else
+      KN_SIMD
       for (int64_t j = 0; j < d3; j++) o[j] = a[j * sa3] * c[j * sb3];
   }
 }
@@ -111,6 +116,7 @@ void kn_k_copy(void *const *p, int64_t b, int64_t e, int64_t nblk, int64_t len, 
     int64_t k = lo / len, i = lo % len, n = len - i < hi - lo ? len - i : hi - lo;
     const float *s = src + k * sstride + soff + i;
     float *d = dst + k * dstride + doff + i;
+    KN_SIMD
     for (int64_t j = 0; j < n; j++) d[j] = s[j];
     lo += n;
   }

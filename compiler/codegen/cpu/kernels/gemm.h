@@ -16,7 +16,36 @@
 #include "kn_kernels.h"
 
 typedef float kn_v16 __attribute__((vector_size(64), aligned(4)));
+typedef float kn_v8 __attribute__((vector_size(32), aligned(4)));
+typedef float kn_v4 __attribute__((vector_size(16), aligned(4)));
 #define KN_INLINE static inline __attribute__((always_inline))
+
+/* d[0 .. n) = 0 for short runs, inline. */
+KN_INLINE void kn_zerof(float *d, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) *(kn_v16 *)(d + i) = (kn_v16){0};
+  for (; i < n; i++) {
+    volatile float z = 0.0f; /* not a memset call */
+    d[i] = z;
+  }
+}
+
+/* d[0 .. n) = s[0 .. n) for short runs, inline (a loop would become a call to memcpy). */
+KN_INLINE void kn_copyf(float *d, const float *s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) *(kn_v16 *)(d + i) = *(const kn_v16 *)(s + i);
+  if (i + 8 <= n) {
+    *(kn_v8 *)(d + i) = *(const kn_v8 *)(s + i);
+    i += 8;
+  }
+  if (i + 4 <= n) {
+    *(kn_v4 *)(d + i) = *(const kn_v4 *)(s + i);
+    i += 4;
+  }
+  if (i < n) d[i] = s[i];
+  if (i + 1 < n) d[i + 1] = s[i + 1];
+  if (i + 2 < n) d[i + 2] = s[i + 2];
+}
 
 /* C[0..mr, 0..nr) (+)= A(mr x kc) * Bp(kc x NR strip). */
 KN_INLINE void kn_ukernel(int64_t kc, const float *A, int64_t ars, int64_t acs, int64_t mr,

@@ -26,6 +26,15 @@
 /* Elements per work item of memory-bound kernels. */
 #define KN_CHUNK 32768
 
+/* Before a loop whose iterations touch disjoint elements (outputs may be exactly their inputs, in
+ * place, but never partly overlap them): vectorise without run-time alias checks, which fail
+ * for in-place nodes and left those loops scalar. */
+#ifdef __clang__
+#define KN_SIMD _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define KN_SIMD
+#endif
+
 static inline int64_t kn_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Rows per work item for a GEMM with m rows, so that there are enough items to share. */

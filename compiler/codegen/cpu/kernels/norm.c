@@ -37,6 +37,7 @@ void kn_k_batchnorm2d(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C
     for (int64_t n = 0; n < N; n++) {
       const float *xp = x + (n * C + c) * HW;
       float *yp = y + (n * C + c) * HW;
+      KN_SIMD
       for (int64_t i = 0; i < HW; i++) yp[i] = xp[i] * sc + sh;
     }
   }
@@ -67,6 +68,7 @@ void kn_k_batchnorm2d_grad(void *const *p, int64_t b, int64_t e, int64_t N, int6
     for (int64_t n = 0; n < N; n++) {
       const float *dyp = dy + (n * C + c) * HW, *xp = x + (n * C + c) * HW;
       float *dxp = dx + (n * C + c) * HW;
+      KN_SIMD
       for (int64_t i = 0; i < HW; i++) dxp[i] = g * (dyp[i] - k1 - (xp[i] - fmu) * k2);
     }
   }

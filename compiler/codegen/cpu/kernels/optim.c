@@ -14,6 +14,7 @@ void kn_k_sgd_update(void *const *p, int64_t b, int64_t e, int64_t numel, double
   float lr = *(const float *)p[2], mo = (float)momentum, dm = (float)(1.0 - dampening), fwd = (float)wd;
   int64_t lo, hi;
   kn_range(b, e, items, numel, &lo, &hi);
+  KN_SIMD
   for (int64_t i = lo; i < hi; i++) {
     float g = grad[i] + fwd * w[i];
     if (has_buf) {
@@ -36,6 +37,7 @@ void kn_k_adam_update(void *const *p, int64_t b, int64_t e, int64_t numel, doubl
   float b1 = (float)beta1, b2 = (float)beta2, fe = (float)eps, fwd = (float)wd, step = lr / bc1;
   int64_t lo, hi;
   kn_range(b, e, items, numel, &lo, &hi);
+  KN_SIMD
   for (int64_t i = lo; i < hi; i++) {
     float g = grad[i], wi = w[i];
     if (decoupled) wi = wi * (1.0f - lr * fwd);

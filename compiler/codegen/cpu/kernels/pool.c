@@ -17,29 +17,79 @@ static inline void kn_window(int64_t oy, int64_t ox, int64_t H, int64_t W, int64
   *x1 = c + kw > W ? W : c + kw;
 }
 
+/* Window scan of output row oy of one plane: acc[ox] = max (op 0) or sum (op 1) over the clipped
+ * window, arg[ox] = offset of the first maximum (op 0). Taps go in scan order (rows, then
+ * columns) for every ox; the interior columns, whose windows do not cross the left or right
+ * edge, run with ox innermost so that they vectorise. */
+static inline __attribute__((always_inline)) void kn_pool_row(const float *xp, int64_t oy, int64_t H, int64_t W, int64_t OW, int64_t kh,
+                               int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t op, float *acc,
+                               int32_t *arg) {
+  int64_t y0, y1, x0, x1;
+  int64_t oxa = (pw + sw - 1) / sw, oxb = W - kw + pw < 0 ? 0 : (W - kw + pw) / sw + 1;
+  oxb = oxb < OW ? oxb : OW;
+  oxa = oxa < oxb ? oxa : oxb;
+  for (int64_t ox = 0; ox < OW; ox++) {
+    if (ox == oxa) ox = oxb;
+    if (ox >= OW) break;
+    kn_window(oy, ox, H, W, kh, kw, sh, sw, ph, pw, &y0, &y1, &x0, &x1);
+    float m = op ? 0.0f : -INFINITY;
+    int32_t am = -1;
+    for (int64_t iy = y0; iy < y1; iy++)
+      for (int64_t ix = x0; ix < x1; ix++) {
+        float v = xp[iy * W + ix];
+        if (op) m += v;
+        else if (am < 0 || v > m) {
+          m = v;
+          am = (int32_t)(iy * W + ix);
+        }
+      }
+    acc[ox] = m;
+    arg[ox] = am;
+  }
+  if (oxa >= oxb) return;
+  kn_window(oy, oxa, H, W, kh, kw, sh, sw, ph, pw, &y0, &y1, &x0, &x1);
+  for (int64_t ox = oxa; ox < oxb; ox++) {
+    acc[ox] = op ? 0.0f : -INFINITY;
+    arg[ox] = -1;
+  }
+  for (int64_t iy = y0; iy < y1; iy++)
+    for (int64_t kx = 0; kx < kw; kx++) {
+      const float *row = xp + iy * W + kx - pw;
+      int32_t base = (int32_t)(iy * W + kx - pw);
+      if (op) {
+        for (int64_t ox = oxa; ox < oxb; ox++) acc[ox] += row[ox * sw];
+      } else if (iy == y0 && kx == 0) {
+        for (int64_t ox = oxa; ox < oxb; ox++) {
+          acc[ox] = row[ox * sw];
+          arg[ox] = base + (int32_t)(ox * sw);
+        }
+      } else {
+        for (int64_t ox = oxa; ox < oxb; ox++) {
+          float v = row[ox * sw];
+          int gt = v > acc[ox];
+          acc[ox] = gt ? v : acc[ox];
+          arg[ox] = gt ? base + (int32_t)(ox * sw) : arg[ox];
+        }
+      }
+    }
+}
+
 /* op 0: max (padding is -inf), 1: average over the window including padding (PyTorch's
  * count_include_pad). p: x[NC,H,W], y[NC,OH,OW]. */
 void kn_k_pool2d(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW,
                  int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t op, int64_t items) {
   const float *x = p[0];
   float *y = p[1];
-  int64_t lo, hi, y0, y1, x0, x1;
+  int64_t lo, hi;
   kn_range(b, e, items, NC, &lo, &hi);
-  float inv = 1.0f / (float)(kh * kw);
-  for (int64_t c = lo; c < hi; c++) {
-    const float *xp = x + c * H * W;
-    for (int64_t oy = 0; oy < OH; oy++)
-      for (int64_t ox = 0; ox < OW; ox++) {
-        kn_window(oy, ox, H, W, kh, kw, sh, sw, ph, pw, &y0, &y1, &x0, &x1);
-        float m = op ? 0.0f : -INFINITY;
-        for (int64_t iy = y0; iy < y1; iy++)
-          for (int64_t ix = x0; ix < x1; ix++) {
-            float v = xp[iy * W + ix];
-            m = op ? m + v : (v > m ? v : m);
-          }
-        y[(c * OH + oy) * OW + ox] = op ? m * inv : m;
-      }
-  }
+  float inv = 1.0f / (float)(kh * kw), acc[OW];
+  int32_t arg[OW];
+  for (int64_t c = lo; c < hi; c++)
+    for (int64_t oy = 0; oy < OH; oy++) {
+      kn_pool_row(x + c * H * W, oy, H, W, OW, kh, kw, sh, sw, ph, pw, op, acc, arg);
+      float *yr = y + (c * OH + oy) * OW;
+      for (int64_t ox = 0; ox < OW; ox++) yr[ox] = op ? acc[ox] * inv : acc[ox];
+    }
 }
 
 /* op 0: dy to the first maximum of each window (p: dy, x, dx); 1: dy / (kh * kw) to every tap
@@ -51,30 +101,25 @@ void kn_k_pool2d_grad(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t 
   float *dx = p[op ? 1 : 2];
   int64_t lo, hi, y0, y1, x0, x1;
   kn_range(b, e, items, NC, &lo, &hi);
-  float inv = 1.0f / (float)(kh * kw);
+  float inv = 1.0f / (float)(kh * kw), acc[OW];
+  int32_t arg[OW];
   for (int64_t c = lo; c < hi; c++) {
     float *dp = dx + c * H * W;
     memset(dp, 0, (size_t)(H * W) * sizeof(float));
-    for (int64_t oy = 0; oy < OH; oy++)
-      for (int64_t ox = 0; ox < OW; ox++) {
-        kn_window(oy, ox, H, W, kh, kw, sh, sw, ph, pw, &y0, &y1, &x0, &x1);
-        float g = dy[(c * OH + oy) * OW + ox];
-        if (op) {
+    for (int64_t oy = 0; oy < OH; oy++) {
+      const float *g = dy + (c * OH + oy) * OW;
+      if (op) {
+        for (int64_t ox = 0; ox < OW; ox++) {
+          kn_window(oy, ox, H, W, kh, kw, sh, sw, ph, pw, &y0, &y1, &x0, &x1);
           for (int64_t iy = y0; iy < y1; iy++)
-            for (int64_t ix = x0; ix < x1; ix++) dp[iy * W + ix] += g * inv;
-          continue;
+            for (int64_t ix = x0; ix < x1; ix++) dp[iy * W + ix] += g[ox] * inv;
         }
-        const float *xp = x + c * H * W;
-        int64_t arg = -1;
-        float m = -INFINITY;
-        for (int64_t iy = y0; iy < y1; iy++)
-          for (int64_t ix = x0; ix < x1; ix++)
-            if (arg < 0 || xp[iy * W + ix] > m) {
-              m = xp[iy * W + ix];
-              arg = iy * W + ix;
-            }
-        if (arg >= 0) dp[arg] += g;
+        continue;
       }
+      kn_pool_row(x + c * H * W, oy, H, W, OW, kh, kw, sh, sw, ph, pw, 0, acc, arg);
+      for (int64_t ox = 0; ox < OW; ox++)
+        if (arg[ox] >= 0) dp[arg[ox]] += g[ox];
+    }
   }
 }
 
@@ -132,8 +177,10 @@ void kn_k_channel_pool(void *const *p, int64_t b, int64_t e, int64_t N, int64_t 
   for (int64_t n = lo; n < hi; n++) {
     float *yp = y + n * HW;
     const float *xp = x + n * C * HW;
+    KN_SIMD
     for (int64_t i = 0; i < HW; i++) yp[i] = xp[i];
     for (int64_t c = 1; c < C; c++)
+      KN_SIMD
       for (int64_t i = 0; i < HW; i++) yp[i] = op ? (xp[c * HW + i] > yp[i] ? xp[c * HW + i] : yp[i]) : yp[i] + xp[c * HW + i];
     if (op == 0)
       for (int64_t i = 0; i < HW; i++) yp[i] = yp[i] / (float)C;
@@ -153,6 +200,7 @@ void kn_k_channel_pool_grad(void *const *p, int64_t b, int64_t e, int64_t N, int
     float *dp = dx + n * C * HW;
     if (op == 0) {
       for (int64_t c = 0; c < C; c++)
+        KN_SIMD
         for (int64_t i = 0; i < HW; i++) dp[c * HW + i] = dyp[i] / (float)C;
       continue;
     }
