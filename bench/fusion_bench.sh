@@ -1,27 +1,38 @@
 #!/usr/bin/env bash
-# fusion_bench.sh — measures what each graph pass is worth: compiles a model spec with no graph
-# pass, at -O2, and at -O2 with each pass disabled in turn (kiln compile --disable-pass=X), then times the
-# training step and inference with the executable's `bench` command. Prints a Markdown table
-# (docs/fusion.md). Each configuration is a separate compile, so this takes a while for big models:
-# use --batch/--input to shrink them on a shared machine.
+# fusion_bench.sh — measures what the graph passes (and the CPU backend's fused kernel groups) are
+# worth: compiles a model spec at -O0, with no graph pass at LLVM -O2 (the fair baseline: -O also
+# sets LLVM's level), at -O2, and (with --per-pass) at -O2 with each pass disabled in turn
+# (kiln compile --disable-pass=X); then times the training step and batch-1 inference with the
+# executable's `bench` command. Runs alternate between configurations, ROUNDS times, and the
+# table reports the median of the rounds, so that load from other users of a shared machine hits
+# every configuration alike, and the speed-up over the no-pass build as the median of the
+# per-round ratios; `uptime` is printed before and after. Prints a Markdown table
+# (docs/fusion.md).
 #
-# usage: bench/fusion_bench.sh [--kiln PATH] [--iters N] [--batch N] [--input HxW] MODEL.yaml...
+# usage: bench/fusion_bench.sh [--kiln PATH] [--iters N] [--rounds R] [--batch N] [--input HxW]
+#                              [--per-pass] [--no-O0] MODEL.yaml...
 set -euo pipefail
 
 kiln=${KILN:-build/kiln}
-iters=10
+iters=3
+rounds=3
+per_pass=0
+with_o0=1
 spec_opts=()
 models=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --kiln) kiln=$2; shift 2 ;;
     --iters) iters=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --per-pass) per_pass=1; shift ;;
+    --no-O0) with_o0=0; shift ;;
     --batch|--input) spec_opts+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) models+=("$1"); shift ;;
   esac
 done
-[ ${#models[@]} -gt 0 ] || { echo "usage: $0 [--kiln PATH] [--iters N] [--batch N] [--input HxW] MODEL.yaml..." >&2; exit 2; }
+[ ${#models[@]} -gt 0 ] || { echo "usage: $0 [options] MODEL.yaml... (--help)" >&2; exit 2; }
 [ -x "$kiln" ] || { echo "$0: no kiln at '$kiln' (build first, or --kiln PATH)" >&2; exit 1; }
 
 passes=$("$kiln" compile --help | sed -n 's/^passes: //p')
@@ -30,22 +41,44 @@ trap 'rm -rf "$tmp"' EXIT
 
 # ms per iteration of ENTRY for an executable ("... 0.823 ms/iter ...").
 ms() { "$1" bench "$2" --iters="$iters" 2>&1 | sed -n 's/.* \([0-9.]*\) ms\/iter.*/\1/p' | tail -1; }
+median() { sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 
-echo "| model | configuration | kernels (train) | train step ms | inference ms |"
-echo "|---|---|---:|---:|---:|"
+echo "uptime before: $(uptime)" >&2
+echo "| model | configuration | kernels (train) | calls (train) | train step ms | speed-up | inference ms (batch 1) | speed-up |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 for model in "${models[@]}"; do
   name=$(basename "$model" .yaml)
-  # LLVM's level follows -O in kiln compile, so the no-pass baseline keeps -O2 and disables every
-  # graph pass instead of using -O0.
-  configs=("-O2 --disable-pass=${passes// /,}" "-O2")
-  for p in $passes; do configs+=("-O2 --disable-pass=$p"); done
-  for cfg in "${configs[@]}"; do
-    exe="$tmp/$name"
+  configs=()
+  [ "$with_o0" = 1 ] && configs+=("-O0")
+  configs+=("-O2 --disable-pass=${passes// /,}" "-O2")
+  if [ "$per_pass" = 1 ]; then for p in $passes; do configs+=("-O2 --disable-pass=$p"); done; fi
+  n=${#configs[@]}
+  base=$([ "$with_o0" = 1 ] && echo 1 || echo 0) # the no-graph-pass configuration
+  for i in $(seq 0 $((n - 1))); do
     # shellcheck disable=SC2086
-    if ! "$kiln" compile $cfg --stats "${spec_opts[@]}" "$model" -o "$exe" 2> "$tmp/log"; then
-      echo "| $name | $cfg | compile failed | | |"; sed 's/^/    /' "$tmp/log" >&2; continue
+    if ! "$kiln" compile ${configs[$i]} --stats "${spec_opts[@]}" --entry=train "$model" -o "$tmp/$name.$i.train" \
+        2> "$tmp/log.$i" ||
+       ! "$kiln" compile ${configs[$i]} "${spec_opts[@]}" --batch 1 --entry=forward "$model" -o "$tmp/$name.$i.infer" \
+        2> "$tmp/log1.$i"; then
+      echo "compile failed: ${configs[$i]}" >&2; cat "$tmp/log.$i" "$tmp/log1.$i" | sed 's/^/    /' >&2
+      rm -f "$tmp/$name.$i.train"
     fi
-    kernels=$(awk '/^pass statistics/ {n++} n==2 && $1=="total" {print $7}' "$tmp/log")
-    echo "| $name | \`$cfg\` | ${kernels:-?} | $(ms "$exe" train_step) | $(ms "$exe" forward) |"
+  done
+  for r in $(seq 1 "$rounds"); do
+    for i in $(seq 0 $((n - 1))); do
+      [ -x "$tmp/$name.$i.train" ] || continue
+      ms "$tmp/$name.$i.train" train_step >> "$tmp/train.$i"
+      ms "$tmp/$name.$i.infer" forward >> "$tmp/infer.$i"
+    done
+  done
+  for i in $(seq 0 $((n - 1))); do
+    [ -x "$tmp/$name.$i.train" ] || { echo "| $name | \`${configs[$i]}\` | compile failed | | | |"; continue; }
+    kernels=$(awk '$1=="total" {print $7}' "$tmp/log.$i" | tail -1)
+    calls=$(sed -n 's/.*entry train_step .* \([0-9]*\) calls.*/\1/p' "$tmp/log.$i")
+    # speed-up: median over rounds of (no-pass time / this time) in the same round, robust to drift.
+    st=$(paste "$tmp/train.$base" "$tmp/train.$i" | awk '$1 > 0 && $2 > 0 {printf "%.3f\n", $1 / $2}' | median)
+    si=$(paste "$tmp/infer.$base" "$tmp/infer.$i" | awk '$1 > 0 && $2 > 0 {printf "%.3f\n", $1 / $2}' | median)
+    echo "| $name | \`${configs[$i]}\` | ${kernels:-?} | ${calls:-?} | $(median < "$tmp/train.$i") | ${st}x | $(median < "$tmp/infer.$i") | ${si}x |"
   done
 done
+echo "uptime after: $(uptime)" >&2
