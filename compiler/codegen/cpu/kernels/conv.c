@@ -34,7 +34,9 @@ KN_INLINE void kn_col_row(float *xg, int64_t k, int64_t p0, int64_t n, kn_geom g
     if (iy >= 0 && iy < g.H) kn_seg_valid(ix0, seg, g.W, g.sw, &t0, &t1);
     if (t1 > t0) {
       float *row = xc + iy * g.W + ix0 + t0 * g.sw;
-      if (add)
+      if (add && g.sw == 1)
+        kn_addf(row, d + t0, t1 - t0);
+      else if (add)
         for (int64_t t = 0; t < t1 - t0; t++) row[t * g.sw] += d[t0 + t];
       else if (g.sw == 1)
         kn_copyf(d + t0, row, t1 - t0);
@@ -109,9 +111,9 @@ void kn_k_conv2d_grad_weight(void *const *p, int64_t begin, int64_t end, int64_t
   kn_geom geo = {H, W, OW, kh, kw, sh, sw, ph, pw, dh, dw};
   int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw;
   int64_t mt = kn_conv_gw_mt(G, K), nt = kn_cdiv(K, mt);
-  float colb[KN_MC * KN_KC] __attribute__((aligned(64)));
+  float colb[KN_GW_MT * KN_KC] __attribute__((aligned(64)));
   float Bp[KN_KC * KN_NC] __attribute__((aligned(64)));
-  float T[KN_MC * KN_NC] __attribute__((aligned(64)));
+  float T[KN_GW_MT * KN_NC] __attribute__((aligned(64)));
   for (int64_t it = begin; it < end; it++) {
     int64_t g = it / nt, t0 = (it % nt) * mt, mm = K - t0 < mt ? K - t0 : mt;
     for (int64_t c0 = 0; c0 < cog; c0 += KN_NC) {

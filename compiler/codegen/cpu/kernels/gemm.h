@@ -20,6 +20,21 @@ typedef float kn_v8 __attribute__((vector_size(32), aligned(4)));
 typedef float kn_v4 __attribute__((vector_size(16), aligned(4)));
 #define KN_INLINE static inline __attribute__((always_inline))
 
+/* d[0 .. n) += s[0 .. n) for short runs, vectorised down to the last few elements. */
+KN_INLINE void kn_addf(float *d, const float *s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) *(kn_v16 *)(d + i) += *(const kn_v16 *)(s + i);
+  if (i + 8 <= n) {
+    *(kn_v8 *)(d + i) += *(const kn_v8 *)(s + i);
+    i += 8;
+  }
+  if (i + 4 <= n) {
+    *(kn_v4 *)(d + i) += *(const kn_v4 *)(s + i);
+    i += 4;
+  }
+  for (; i < n; i++) d[i] += s[i];
+}
+
 /* d[0 .. n) = 0 for short runs, inline. */
 KN_INLINE void kn_zerof(float *d, int64_t n) {
   int64_t i = 0;
@@ -66,8 +81,9 @@ KN_INLINE void kn_ukernel(int64_t kc, const float *A, int64_t ars, int64_t acs, 
       c[i][1] = c[i][1] + ai * b1;
     }
   }
-  if (mr == KN_MR && nr == KN_NR) {
+  if (nr == KN_NR) {
     for (int i = 0; i < KN_MR; i++) {
+      if (i >= mr) break;
       kn_v16 *d0 = (kn_v16 *)(C + i * ldc), *d1 = (kn_v16 *)(C + i * ldc + 16);
       if (acc) {
         *d0 = *d0 + c[i][0];
@@ -106,6 +122,10 @@ KN_INLINE void kn_pack_strided(int64_t kc, int64_t nc, const float *B, int64_t b
     int64_t nr = nc - s * KN_NR < KN_NR ? nc - s * KN_NR : KN_NR;
     float *d = Bp + s * kc * KN_NR;
     const float *src = B + s * KN_NR * bcs;
+    if (bcs == 1 && nr == KN_NR) {
+      for (int64_t r = 0; r < kc; r++) kn_copyf(d + r * KN_NR, src + r * brs, KN_NR);
+      continue;
+    }
     for (int64_t r = 0; r < kc; r++) {
       int64_t j = 0;
       for (; j < nr; j++) d[r * KN_NR + j] = src[r * brs + j * bcs];

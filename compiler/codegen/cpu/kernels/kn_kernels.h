@@ -49,11 +49,13 @@ static inline int64_t kn_conv_fwd_items(int64_t n, int64_t g, int64_t co_g, int6
   int64_t other = n * g * kn_cdiv(p, KN_NC);
   return other * kn_cdiv(co_g, kn_gemm_mc(co_g, other));
 }
-/* conv2d grad weight: items (g, tap tile) of kn_conv_gw_mt taps, at least 8 items where the
- * tiles can stay >= 2 micro-rows. */
+/* conv2d grad weight: items (g, tap tile) of kn_conv_gw_mt <= KN_GW_MT taps. Each item packs all
+ * of dy (transposed) once, so tiles are large: at least 4 items (an even count), no more. */
+#define KN_GW_MT 192
 static inline int64_t kn_conv_gw_mt(int64_t g, int64_t k_g) {
-  int64_t nt = kn_cdiv(k_g, KN_MC), want = kn_cdiv(8, g);
+  int64_t nt = kn_cdiv(k_g, KN_GW_MT), want = kn_cdiv(4, g);
   if (nt < want) nt = want;
+  if (nt > 1 && nt % 2) nt++;
   int64_t mt = kn_cdiv(kn_cdiv(k_g, nt), KN_MR) * KN_MR;
   return mt < 2 * KN_MR ? 2 * KN_MR : mt;
 }

@@ -5,6 +5,42 @@
 
 #include "kn_kernels.h"
 
+typedef double kn_v8d __attribute__((vector_size(64), aligned(8)));
+typedef float kn_v8f __attribute__((vector_size(32), aligned(4)));
+
+static inline __attribute__((always_inline)) double kn_hsum8(const kn_v8d *p) {
+  kn_v8d v = *p;
+  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* *s += sum a[i], *sab += sum a[i] * (b[i] - mu) (b = a when b is null: the sum of squares
+ * about mu), in double with 8-lane vectors. */
+static inline __attribute__((always_inline)) void kn_sums(const float *a, const float *b, double mu, int64_t n,
+                                                          double *s, double *sab) {
+  kn_v8d s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0}, m = {mu, mu, mu, mu, mu, mu, mu, mu};
+  const float *bb = b ? b : a;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    kn_v8d a0 = __builtin_convertvector(*(const kn_v8f *)(a + i), kn_v8d);
+    kn_v8d a1 = __builtin_convertvector(*(const kn_v8f *)(a + i + 8), kn_v8d);
+    kn_v8d b0 = __builtin_convertvector(*(const kn_v8f *)(bb + i), kn_v8d) - m;
+    kn_v8d b1 = __builtin_convertvector(*(const kn_v8f *)(bb + i + 8), kn_v8d) - m;
+    s0 += a0;
+    s1 += a1;
+    q0 += a0 * b0;
+    q1 += a1 * b1;
+  }
+  s0 += s1;
+  q0 += q1;
+  double ts = kn_hsum8(&s0), tq = kn_hsum8(&q0);
+  for (; i < n; i++) {
+    ts += a[i];
+    tq += a[i] * ((double)bb[i] - mu);
+  }
+  *s += ts;
+  *sab += tq;
+}
+
 /* training: p: x, gamma, beta, rmean, rvar, y, mean, var (biased); else p: x, gamma, beta, rmean,
  * rvar, y. */
 void kn_k_batchnorm2d(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C, int64_t HW, double eps,
@@ -16,20 +52,14 @@ void kn_k_batchnorm2d(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C
   for (int64_t c = lo; c < hi; c++) {
     double mean = rm[c], var = rv[c];
     if (training) {
-      double s = 0, ss = 0, m = (double)(N * HW);
-      for (int64_t n = 0; n < N; n++) {
-        const float *xp = x + (n * C + c) * HW;
-        for (int64_t i = 0; i < HW; i++) s += xp[i];
-      }
+      /* One pass in double: s = sum x, ss = sum x (x - k) with k = the first element, so
+       * var = ss / m - k (mean - k) - (mean - k)^2 cancels little even when |mean| >> std. */
+      double s = 0, ss = 0, m = (double)(N * HW), k = N * HW > 0 ? x[c * HW] : 0.0;
+      for (int64_t n = 0; n < N; n++) kn_sums(x + (n * C + c) * HW, 0, k, HW, &s, &ss);
+      double ds = s / m - k;
       mean = s / m;
-      for (int64_t n = 0; n < N; n++) {
-        const float *xp = x + (n * C + c) * HW;
-        for (int64_t i = 0; i < HW; i++) {
-          double d = xp[i] - mean;
-          ss += d * d;
-        }
-      }
-      var = ss / m;
+      var = ss / m - k * ds - ds * ds;
+      var = var > 0 ? var : 0;
       bm[c] = (float)mean;
       bv[c] = (float)var;
     }
@@ -53,13 +83,7 @@ void kn_k_batchnorm2d_grad(void *const *p, int64_t b, int64_t e, int64_t N, int6
   kn_range(b, e, items, C, &lo, &hi);
   for (int64_t c = lo; c < hi; c++) {
     double mu = mean[c], istd = 1.0 / sqrt((double)var[c] + eps), sdy = 0, sdyx = 0, m = (double)(N * HW);
-    for (int64_t n = 0; n < N; n++) {
-      const float *dyp = dy + (n * C + c) * HW, *xp = x + (n * C + c) * HW;
-      for (int64_t i = 0; i < HW; i++) {
-        sdy += dyp[i];
-        sdyx += dyp[i] * (xp[i] - mu);
-      }
-    }
+    for (int64_t n = 0; n < N; n++) kn_sums(dy + (n * C + c) * HW, x + (n * C + c) * HW, mu, HW, &sdy, &sdyx);
     dgamma[c] = (float)(sdyx * istd);
     dbeta[c] = (float)sdy;
     float g = (float)(gamma[c] * istd);

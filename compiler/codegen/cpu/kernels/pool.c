@@ -205,11 +205,24 @@ void kn_k_channel_pool_grad(void *const *p, int64_t b, int64_t e, int64_t N, int
       continue;
     }
     const float *xp = x + n * C * HW;
-    for (int64_t i = 0; i < HW; i++) {
-      int64_t arg = 0;
+    /* Pixels in blocks, channels outer: the first maximal channel of each pixel, then the rows. */
+    for (int64_t i0 = 0; i0 < HW; i0 += 256) {
+      int64_t m = HW - i0 < 256 ? HW - i0 : 256;
+      float best[256];
+      int32_t arg[256];
+      for (int64_t i = 0; i < m; i++) {
+        best[i] = xp[i0 + i];
+        arg[i] = 0;
+      }
       for (int64_t c = 1; c < C; c++)
-        if (xp[c * HW + i] > xp[arg * HW + i]) arg = c;
-      for (int64_t c = 0; c < C; c++) dp[c * HW + i] = c == arg ? dyp[i] : 0.0f;
+        for (int64_t i = 0; i < m; i++) {
+          float v = xp[c * HW + i0 + i];
+          int gt = v > best[i];
+          best[i] = gt ? v : best[i];
+          arg[i] = gt ? (int32_t)c : arg[i];
+        }
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < m; i++) dp[c * HW + i0 + i] = arg[i] == c ? dyp[i0 + i] : 0.0f;
     }
   }
 }
