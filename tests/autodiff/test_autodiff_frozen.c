@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ad_build.h"
-#include "check.h"
+#include "kn_check.h"
 #include "fd.h"
 
 /* input [2,3,8,8] -> conv1 -> bn1 -> act -> conv2 -> bn2 -> add(act out) -> act -> pool -> head;
@@ -145,5 +145,5 @@ int main(void) {
   test_equal_to_unfrozen();
   test_eval_mode();
   test_head_only();
-  return ad_summary();
+  return kn_check_summary();
 }

@@ -4,7 +4,7 @@
 
 #include "ad_build.h"
 #include "autodiff.h"
-#include "check.h"
+#include "kn_check.h"
 
 /* input [2,3,8,8] -> conv1 -> bn1 -> relu -> conv2(bias) -> global_avgpool -> head */
 static kn_graph *tiny(void) {
@@ -179,5 +179,5 @@ int main(void) {
   test_frozen(false);
   test_frozen(true);
   test_errors();
-  return ad_summary();
+  return kn_check_summary();
 }

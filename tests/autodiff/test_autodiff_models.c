@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "autodiff.h"
-#include "check.h"
+#include "kn_check.h"
 #include "fd.h"
 #include "spec.h"
 
@@ -82,5 +82,5 @@ int main(int argc, char **argv) {
   if (argc <= first) fprintf(stderr, "FAIL no model given\n");
   CHECK(argc > first);
   for (int i = first; i < argc; i++) check_model(argv[i], seed);
-  return ad_summary();
+  return kn_check_summary();
 }

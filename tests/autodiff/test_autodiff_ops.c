@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ad_build.h"
-#include "check.h"
+#include "kn_check.h"
 #include "fd.h"
 
 typedef struct {
@@ -145,5 +145,5 @@ int main(int argc, char **argv) {
     CHECK(found);
   }
   for (int i = 0; i < N_ROWS; i++) run_row(&rows[i], seed + (uint64_t)i);
-  return ad_summary();
+  return kn_check_summary();
 }

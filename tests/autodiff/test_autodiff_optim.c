@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ad_build.h"
-#include "check.h"
+#include "kn_check.h"
 #include "fd.h"
 #include "util.h"
 
@@ -111,5 +111,5 @@ int main(void) {
   run_case("adam + L2", &c);
   c.optim = KN_OPTIM_ADAMW;
   run_case("adamw", &c);
-  return ad_summary();
+  return kn_check_summary();
 }

@@ -3,16 +3,7 @@
 #include <string.h>
 
 #include "ir.h"
-
-static int failures, checks;
-#define CHECK(c)                                                       \
-  do {                                                                 \
-    checks++;                                                          \
-    if (!(c)) {                                                        \
-      failures++;                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-    }                                                                  \
-  } while (0)
+#include "kn_check.h"
 
 static kn_loc L(int line) { return (kn_loc){"t.yaml", line, 1}; }
 
@@ -72,6 +63,5 @@ static void test_suggest(void) {
 int main(void) {
   test_conv_chain();
   test_suggest();
-  printf("%d passed, %d failed\n", checks - failures, failures);
-  return failures != 0;
+  return kn_check_summary();
 }

@@ -7,12 +7,7 @@
 #include "kernel_groups.h"
 #include "util.h"
 
-int pm_failures, pm_checks;
-
-int pm_summary(void) {
-  printf("%d passed, %d failed\n", pm_checks - pm_failures, pm_failures);
-  return pm_failures ? 1 : 0;
-}
+KN_CHECK_COUNTERS;
 
 kn_graph *pm_inference_graph(const kn_graph *fwd) {
   kn_graph *g = kn_graph_clone(fwd);

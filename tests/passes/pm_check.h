@@ -1,4 +1,4 @@
-/* pm_check.h — CHECK macro, summary line and graph helpers shared by the pass tests. */
+/* pm_check.h — CHECK counters (kn_check.h) and graph helpers shared by the pass tests. */
 #ifndef KN_PM_CHECK_H
 #define KN_PM_CHECK_H
 
@@ -7,18 +7,9 @@
 #include "ir.h"
 #include "pipeline.h"
 
-extern int pm_failures, pm_checks;
-#define CHECK(c)                                                            \
-  do {                                                                      \
-    pm_checks++;                                                            \
-    if (!(c)) {                                                             \
-      pm_failures++;                                                        \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-    }                                                                       \
-  } while (0)
-
-/* Prints "P passed, F failed"; returns the exit status. */
-int pm_summary(void);
+/* The pass tests count checks in pm_check.c too, so the counters are shared (kn_check.h). */
+#define KN_CHECK_SHARED
+#include "kn_check.h"
 
 /* The inference graph of a spec's forward graph (nll_loss dropped), as `kiln compile` builds it. */
 kn_graph *pm_inference_graph(const kn_graph *fwd);

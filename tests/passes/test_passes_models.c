@@ -199,5 +199,5 @@ int main(int argc, char **argv) {
     kn_spec_dispose(s);
   }
   CHECK(argc > 1);
-  return pm_summary();
+  return kn_check_summary();
 }

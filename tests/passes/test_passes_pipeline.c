@@ -144,5 +144,5 @@ int main(void) {
   test_parse();
   test_run();
   test_table();
-  return pm_summary();
+  return kn_check_summary();
 }

@@ -257,5 +257,5 @@ int main(void) {
   test_illegal_join();
   test_cleanup();
   test_inplace();
-  return pm_summary();
+  return kn_check_summary();
 }

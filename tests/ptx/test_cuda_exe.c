@@ -23,17 +23,9 @@
 #include "ptxas_check.h"
 #include "util.h"
 
-static int passed, failed, skipped;
-#define CHECK(c, ...)                                                                       \
-  do {                                                                                      \
-    if (c) passed++;                                                                        \
-    else {                                                                                  \
-      failed++;                                                                             \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);                           \
-      fprintf(stderr, __VA_ARGS__);                                                         \
-      fputc('\n', stderr);                                                                  \
-    }                                                                                       \
-  } while (0)
+#include "kn_check.h"
+
+static int skipped;
 
 static const char *kiln, *ptxas, *fake;
 
@@ -67,12 +59,12 @@ static int check_embedded_ptx(const char *exe) {
     if (memcmp(bin + i, mark, sizeof mark - 1)) continue;
     const char *ptx = bin + i;
     size_t len = strnlen(ptx, n - i);
-    CHECK(i + len < n && strstr(ptx, ".entry") && strstr(ptx, ".target sm_80"), "%s: module %d is not NUL-terminated PTX", exe, modules);
+    CHECK_MSG(i + len < n && strstr(ptx, ".entry") && strstr(ptx, ".target sm_80"), "%s: module %d is not NUL-terminated PTX", exe, modules);
     if (ptxas) {
       char what[256];
       snprintf(what, sizeof what, "%s module %d", exe, modules);
-      CHECK(kn_test_ptxas(ptxas, ptx, "sm_80", what), "%s: ptxas sm_80", what);
-      CHECK(kn_test_ptxas(ptxas, ptx, "sm_90", what), "%s: ptxas sm_90", what);
+      CHECK_MSG(kn_test_ptxas(ptxas, ptx, "sm_80", what), "%s: ptxas sm_80", what);
+      CHECK_MSG(kn_test_ptxas(ptxas, ptx, "sm_90", what), "%s: ptxas sm_90", what);
     }
     modules++;
     i += len;
@@ -87,25 +79,25 @@ static void check_no_device(const char *exe) {
   const char *nodrv = "KN_CUDA_LIBRARY=/nonexistent/libcuda.so.1";
   int rc = sh("%s '%s' info > nd.out 2> nd.err", nodrv, exe);
   char *out = slurp("nd.out", NULL), *err = slurp("nd.err", NULL);
-  CHECK(rc == 69, "%s info: exit %d", exe, rc);
-  CHECK(strstr(out, "persist") && strstr(out, "device      cuda: unavailable"), "info output:\n%s", out);
-  CHECK(strstr(err, "no CUDA device available (") && strstr(err, "/nonexistent/libcuda.so.1") &&
-            strstr(err, "kiln compile MODEL.yaml -o MODEL"),
-        "info stderr:\n%s", err);
+  CHECK_MSG(rc == 69, "%s info: exit %d", exe, rc);
+  CHECK_MSG(strstr(out, "persist") && strstr(out, "device      cuda: unavailable"), "info output:\n%s", out);
+  CHECK_MSG(strstr(err, "no CUDA device available (") && strstr(err, "/nonexistent/libcuda.so.1") &&
+                strstr(err, "kiln compile MODEL.yaml -o MODEL"),
+            "info stderr:\n%s", err);
   free(out), free(err);
   const char *cmds[] = {"train --epochs 1 --limit 4", "eval", "predict none.png", "run forward none.kt x.kt", "bench forward"};
   for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
     rc = sh("%s '%s' %s > nd.out 2> nd.err", nodrv, exe, cmds[k]);
     out = slurp("nd.out", NULL), err = slurp("nd.err", NULL);
-    CHECK(rc == 69 && !out[0] && !strncmp(err, "error: no CUDA device available (", 33), "%s %s: exit %d, stdout '%s', stderr '%s'",
-          exe, cmds[k], rc, out, err);
+    CHECK_MSG(rc == 69 && !out[0] && !strncmp(err, "error: no CUDA device available (", 33), "%s %s: exit %d, stdout '%s', stderr '%s'",
+              exe, cmds[k], rc, out, err);
     free(out), free(err);
   }
   /* The same on this machine's own driver lookup, when it has none. */
   if (access("/dev/nvidia0", F_OK) != 0) {
     rc = sh("env -u KN_CUDA_LIBRARY '%s' train --epochs 1 > nd.out 2> nd.err", exe);
     err = slurp("nd.err", NULL);
-    CHECK(rc == 69 && strstr(err, "no CUDA device available ("), "default driver lookup: %d %s", rc, err);
+    CHECK_MSG(rc == 69 && strstr(err, "no CUDA device available ("), "default driver lookup: %d %s", rc, err);
     free(err);
   }
 }
@@ -122,27 +114,27 @@ static void check_fake(const char *exe, const char *cpu_exe) {
   unlink("fake.log");
   int rc = sh("%s '%s' info > fk.out 2>&1", env, exe);
   char *out = slurp("fk.out", NULL);
-  CHECK(rc == 0 && strstr(out, "device      cuda: Fake GPU (sm_90), PTX for sm_80"), "fake info: %d\n%s", rc, out);
+  CHECK_MSG(rc == 0 && strstr(out, "device      cuda: Fake GPU (sm_90), PTX for sm_80"), "fake info: %d\n%s", rc, out);
   free(out);
   /* The same persist region as the CPU build (the work regions are each backend's own plan). */
   sh("'%s' info | grep -E '^(model|batch|parameters|persist)' > cpu.info", cpu_exe);
   sh("%s '%s' info | grep -E '^(model|batch|parameters|persist)' > gpu.info", env, exe);
   char *a = slurp("cpu.info", NULL), *b = slurp("gpu.info", NULL);
-  CHECK(a[0] && !strcmp(a, b), "persist region differs from the CPU build:\n%s---\n%s", a, b);
+  CHECK_MSG(a[0] && !strcmp(a, b), "persist region differs from the CPU build:\n%s---\n%s", a, b);
   free(a), free(b);
 
   /* run: one train_step through the fake; persist comes back from the device. */
   kn_tfile none = {0};
-  CHECK(kn_tfile_write(&none, "none.kt"), "write none.kt");
+  CHECK_MSG(kn_tfile_write(&none, "none.kt"), "write none.kt");
   unlink("fake.log");
   rc = sh("%s '%s' run train_step none.kt gpu.kt --steps=2 > fk.out 2>&1", env, exe);
-  CHECK(rc == 0, "fake run: exit %d", rc);
+  CHECK_MSG(rc == 0, "fake run: exit %d", rc);
   rc = sh("'%s' run forward none.kt cpu.kt > /dev/null 2>&1", cpu_exe);
-  CHECK(rc == 0, "cpu run: exit %d", rc);
+  CHECK_MSG(rc == 0, "cpu run: exit %d", rc);
   kn_tfile g = {0}, c = {0};
   char err[256];
   bool ok = kn_tfile_read(&g, "gpu.kt", err, sizeof err) && kn_tfile_read(&c, "cpu.kt", err, sizeof err);
-  CHECK(ok, "%s", err);
+  CHECK_MSG(ok, "%s", err);
   /* `run` writes the entry's tensors, then the persist table, which both files end with. */
   int common = 0;
   while (ok && common < g.n && common < c.n && !strcmp(g.t[g.n - 1 - common].name, c.t[c.n - 1 - common].name)) common++;
@@ -160,36 +152,36 @@ static void check_fake(const char *exe, const char *cpu_exe) {
     if (kn_tfile_numel(t) == kn_tfile_numel(u) && !memcmp(t->data, u->data, (size_t)kn_tfile_numel(t) * 4)) same++;
     else fprintf(stderr, "  %s differs from the CPU build's initial value\n", n);
   }
-  CHECK(persist > 4 && same == persist, "%d of %d persist tensors came back as initialised", same, persist);
+  CHECK_MSG(persist > 4 && same == persist, "%d of %d persist tensors came back as initialised", same, persist);
   char *log = slurp("fake.log", NULL);
   const kn_tfile_tensor *loss = kn_tfile_find(&g, "loss");
-  CHECK(loss && ((uint32_t *)loss->data)[0] == 0, "loss was not copied back from the (zeroed) device work region");
+  CHECK_MSG(loss && ((uint32_t *)loss->data)[0] == 0, "loss was not copied back from the (zeroed) device work region");
   /* 2 steps: inputs up twice (async), outputs down twice, persist up once and down once. */
   long long persist_bytes = -1;
   sh("'%s' info | awk '/^persist/{print $2}' > pb.txt", cpu_exe);
   char *pb = slurp("pb.txt", NULL);
   persist_bytes = atoll(pb);
   free(pb);
-  CHECK(field(log, "htod_async ") == 2 * in_bytes, "inputs uploaded: %lld, want %lld (%s)", field(log, "htod_async "),
-        (long long)(2 * in_bytes), log);
-  CHECK(field(log, "htod ") == persist_bytes, "persist uploaded: %lld, want %lld", field(log, "htod "), persist_bytes);
-  CHECK(field(log, "dtoh ") == 2 * out_bytes + persist_bytes, "downloaded %lld, want %lld", field(log, "dtoh "),
-        (long long)(2 * out_bytes + persist_bytes));
-  CHECK(field(log, "modules ") == 1 && field(log, "launches ") > 10 && field(log, "launches ") % 2 == 0,
-        "modules/launches: %s", log);
+  CHECK_MSG(field(log, "htod_async ") == 2 * in_bytes, "inputs uploaded: %lld, want %lld (%s)", field(log, "htod_async "),
+            (long long)(2 * in_bytes), log);
+  CHECK_MSG(field(log, "htod ") == persist_bytes, "persist uploaded: %lld, want %lld", field(log, "htod "), persist_bytes);
+  CHECK_MSG(field(log, "dtoh ") == 2 * out_bytes + persist_bytes, "downloaded %lld, want %lld", field(log, "dtoh "),
+            (long long)(2 * out_bytes + persist_bytes));
+  CHECK_MSG(field(log, "modules ") == 1 && field(log, "launches ") > 10 && field(log, "launches ") % 2 == 0,
+            "modules/launches: %s", log);
   free(log);
   kn_tfile_free(&g), kn_tfile_free(&c);
 
   /* train writes checkpoints; the CPU build's checkpoint resumes in the GPU build and back. */
   rc = sh("'%s' train --epochs 1 --limit 8 --test-limit 4 --out cpu-run --quiet > /dev/null 2>&1", cpu_exe);
-  CHECK(rc == 0, "cpu train: %d", rc);
+  CHECK_MSG(rc == 0, "cpu train: %d", rc);
   rc = sh("%s '%s' train --epochs 2 --limit 8 --test-limit 4 --out gpu-run --resume cpu-run/checkpoint.safetensors --quiet > fk.out 2>&1",
           env, exe);
   out = slurp("fk.out", NULL);
-  CHECK(rc == 0 && access("gpu-run/checkpoint.safetensors", R_OK) == 0 && strstr(out, "epoch"), "gpu resume: %d\n%s", rc, out);
+  CHECK_MSG(rc == 0 && access("gpu-run/checkpoint.safetensors", R_OK) == 0 && strstr(out, "epoch"), "gpu resume: %d\n%s", rc, out);
   free(out);
   rc = sh("'%s' eval --weights gpu-run/best.safetensors --limit 4 > /dev/null 2>&1", cpu_exe);
-  CHECK(rc == 0, "cpu eval of the GPU build's weights: %d", rc);
+  CHECK_MSG(rc == 0, "cpu eval of the GPU build's weights: %d", rc);
 }
 
 int main(int argc, char **argv) {
@@ -207,25 +199,25 @@ int main(int argc, char **argv) {
     int rc = sh("'%s' compile --target=cuda %s '%s' -o gpu.exe > compile.log 2>&1", kiln,
                 seeds ? "--batch 2 --input 32x32" : "", spec);
     char *log = slurp("compile.log", NULL);
-    CHECK(rc == 0, "%s: kiln compile --target=cuda exit %d\n%s", spec, rc, log);
+    CHECK_MSG(rc == 0, "%s: kiln compile --target=cuda exit %d\n%s", spec, rc, log);
     free(log);
     if (rc) continue;
     int modules = check_embedded_ptx("./gpu.exe");
-    CHECK(modules == 2, "%s: %d PTX modules embedded, want 2 (forward, train_step)", spec, modules);
+    CHECK_MSG(modules == 2, "%s: %d PTX modules embedded, want 2 (forward, train_step)", spec, modules);
     check_no_device("./gpu.exe");
     if (!seeds) {
       rc = sh("'%s' compile '%s' -o cpu.exe > compile.log 2>&1", kiln, spec);
-      CHECK(rc == 0, "%s: CPU build exit %d", spec, rc);
+      CHECK_MSG(rc == 0, "%s: CPU build exit %d", spec, rc);
       if (!rc) check_fake("./gpu.exe", "./cpu.exe");
     }
-    printf("%s %s\n", failed ? "FAIL" : "ok  ", spec);
+    printf("%s %s\n", kn_check_failed ? "FAIL" : "ok  ", spec);
   }
   if (!seeds) {
     int rc = sh("'%s' compile --target=cuda --emit=bundle '%s' -o b.o > compile.log 2>&1", kiln, argv[4]);
     char *log = slurp("compile.log", NULL);
-    CHECK(rc == 1 && strstr(log, "--target=cuda does not support --emit=bundle"), "bundle: %d %s", rc, log);
+    CHECK_MSG(rc == 1 && strstr(log, "--target=cuda does not support --emit=bundle"), "bundle: %d %s", rc, log);
     free(log);
   }
-  printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-  return failed ? 1 : 0;
+  printf("%d passed, %d failed, %d skipped\n", kn_check_passed, kn_check_failed, skipped);
+  return kn_check_failed ? 1 : 0;
 }

@@ -13,17 +13,7 @@
 #include "kn_gpu_bundle.h"
 #include "util.h"
 
-static int passed, failed;
-#define CHECK(c, ...)                                                                       \
-  do {                                                                                      \
-    if (c) passed++;                                                                        \
-    else {                                                                                  \
-      failed++;                                                                             \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);                           \
-      fprintf(stderr, __VA_ARGS__);                                                         \
-      fputc('\n', stderr);                                                                  \
-    }                                                                                       \
-  } while (0)
+#include "kn_check.h"
 
 /* Runs kn_cuda_init with the given driver and fake settings; returns the status, why in why. */
 static int init_with(const char *lib, const char *cuinit, const char *count, const char *sm, char *why) {
@@ -39,17 +29,17 @@ static int init_with(const char *lib, const char *cuinit, const char *count, con
 
 static void test_no_device(const char *fake, const char *partial) {
   char why[256];
-  CHECK(!strcmp(kn_cuda_error_name(100), "CUDA_ERROR_NO_DEVICE"), "%s", kn_cuda_error_name(100));
-  CHECK(!strcmp(kn_cuda_error_name(34), "CUDA_ERROR_STUB_LIBRARY"), "%s", kn_cuda_error_name(34));
-  CHECK(kn_cuda_is_no_device(34) && kn_cuda_is_no_device(35) && kn_cuda_is_no_device(100), "no-device set");
-  CHECK(!kn_cuda_is_no_device(2), "out of memory is an error, not 'no device'");
+  CHECK_MSG(!strcmp(kn_cuda_error_name(100), "CUDA_ERROR_NO_DEVICE"), "%s", kn_cuda_error_name(100));
+  CHECK_MSG(!strcmp(kn_cuda_error_name(34), "CUDA_ERROR_STUB_LIBRARY"), "%s", kn_cuda_error_name(34));
+  CHECK_MSG(kn_cuda_is_no_device(34) && kn_cuda_is_no_device(35) && kn_cuda_is_no_device(100), "no-device set");
+  CHECK_MSG(!kn_cuda_is_no_device(2), "out of memory is an error, not 'no device'");
 
   int st = init_with("/nonexistent/libcuda.so.1", "0", "1", "90", why);
-  CHECK(st == KN_CUDA_NO_DEVICE && strstr(why, "libcuda"), "missing driver: %d %s", st, why);
+  CHECK_MSG(st == KN_CUDA_NO_DEVICE && strstr(why, "libcuda"), "missing driver: %d %s", st, why);
   unsetenv("KN_CUDA_LIBRARY");
   kn_cuda *cu;
   st = kn_cuda_init(&cu, 0, why, sizeof why); /* this machine's own driver, if any */
-  CHECK(st == KN_CUDA_OK || (st == KN_CUDA_NO_DEVICE && why[0]), "default driver: %d %s", st, why);
+  CHECK_MSG(st == KN_CUDA_OK || (st == KN_CUDA_NO_DEVICE && why[0]), "default driver: %d %s", st, why);
   printf("this machine: %s\n", st == KN_CUDA_OK ? cu->name : why);
   kn_cuda_free(cu);
 
@@ -67,10 +57,10 @@ static void test_no_device(const char *fake, const char *partial) {
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     st = init_with(fake, cases[k].cuinit, cases[k].count, cases[k].sm, why);
-    CHECK(st == cases[k].st && strstr(why, cases[k].want), "case %zu: %d '%s'", k, st, why);
+    CHECK_MSG(st == cases[k].st && strstr(why, cases[k].want), "case %zu: %d '%s'", k, st, why);
   }
   st = init_with(partial, "0", "1", "90", why);
-  CHECK(st == KN_CUDA_NO_DEVICE && strstr(why, "cuLaunchKernel"), "partial driver: %d %s", st, why);
+  CHECK_MSG(st == KN_CUDA_NO_DEVICE && strstr(why, "cuLaunchKernel"), "partial driver: %d %s", st, why);
 }
 
 static void test_exec(const char *fake) {
@@ -80,26 +70,26 @@ static void test_exec(const char *fake) {
   setenv("KN_FAKE_COUNT", "1", 1);
   setenv("KN_FAKE_SM", "80", 1);
   kn_cuda *cu;
-  CHECK(kn_cuda_init(&cu, 0, why, sizeof why) == KN_CUDA_OK, "%s", why);
+  CHECK_MSG(kn_cuda_init(&cu, 0, why, sizeof why) == KN_CUDA_OK, "%s", why);
   if (!cu) return;
-  CHECK(!strcmp(cu->name, "Fake GPU") && cu->sm_major == 8, "%s sm_%d", cu->name, cu->sm_major);
+  CHECK_MSG(!strcmp(cu->name, "Fake GPU") && cu->sm_major == 8, "%s sm_%d", cu->name, cu->sm_major);
   uint64_t bytes[3] = {40, 4, 1000};
   kn_gpu_launch l[2] = {{"kn_0_0", 1, 256, 2, {0, 2}}, {"kn_1_0", 4, 256, 1, {1}}};
   kn_gpu_program prog = {".entry kn_0_0(\n.entry kn_1_0(\n", 3, bytes, 2, l};
   kn_gpu_exec x;
-  CHECK(kn_gpu_exec_init(&x, cu, &prog), "%s", cu->error);
+  CHECK_MSG(kn_gpu_exec_init(&x, cu, &prog), "%s", cu->error);
   float in[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, out[10] = {0};
-  CHECK(kn_cuda_upload_async(cu, x.buf[0], in, sizeof in) && kn_cuda_sync(cu), "%s", cu->error);
-  CHECK(kn_cuda_download(cu, out, x.buf[0], sizeof out) && !memcmp(in, out, sizeof in), "round trip");
-  CHECK(x.buf[1] - x.buf[0] == 256 && x.buf[2] - x.buf[1] == 256, "arena offsets are 256-aligned");
-  CHECK(kn_gpu_exec_run(&x), "%s", cu->error);
+  CHECK_MSG(kn_cuda_upload_async(cu, x.buf[0], in, sizeof in) && kn_cuda_sync(cu), "%s", cu->error);
+  CHECK_MSG(kn_cuda_download(cu, out, x.buf[0], sizeof out) && !memcmp(in, out, sizeof in), "round trip");
+  CHECK_MSG(x.buf[1] - x.buf[0] == 256 && x.buf[2] - x.buf[1] == 256, "arena offsets are 256-aligned");
+  CHECK_MSG(kn_gpu_exec_run(&x), "%s", cu->error);
   int (*launches)(char *, size_t) = (int (*)(char *, size_t))dlsym(cu->lib, "kn_fake_launches");
   char last[64] = "";
-  CHECK(launches && launches(last, sizeof last) == 2 && !strcmp(last, "kn_1_0"), "launches: %s", last);
+  CHECK_MSG(launches && launches(last, sizeof last) == 2 && !strcmp(last, "kn_1_0"), "launches: %s", last);
   kn_gpu_exec_free(&x);
   strcpy(l[1].entry, "kn_9_9");
-  CHECK(!kn_gpu_exec_init(&x, cu, &prog) && strstr(cu->error, "kn_9_9") && strstr(cu->error, "CUDA_ERROR_NOT_FOUND"),
-        "missing entry: %s", cu->error);
+  CHECK_MSG(!kn_gpu_exec_init(&x, cu, &prog) && strstr(cu->error, "kn_9_9") && strstr(cu->error, "CUDA_ERROR_NOT_FOUND"),
+            "missing entry: %s", cu->error);
   kn_gpu_exec_free(&x);
   kn_cuda_free(cu);
 }
@@ -111,9 +101,9 @@ static void test_probe(const char *probe) {
   size_t n;
   const char *err;
   char *log = kn_read_file("probe.log", &n, &err);
-  CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == KN_CUDA_EXIT_NO_DEVICE, "probe exit %d", WEXITSTATUS(rc));
-  CHECK(log && strstr(log, "no CUDA device available (") && strstr(log, "kiln compile"), "probe said: %s",
-        log ? log : err);
+  CHECK_MSG(WIFEXITED(rc) && WEXITSTATUS(rc) == KN_CUDA_EXIT_NO_DEVICE, "probe exit %d", WEXITSTATUS(rc));
+  CHECK_MSG(log && strstr(log, "no CUDA device available (") && strstr(log, "kiln compile"), "probe said: %s",
+            log ? log : err);
   free(log);
   remove("probe.log");
 }
@@ -127,16 +117,16 @@ static void test_bundle(void) {
   float xi[3] = {1, 2, 3};
   int32_t le[2] = {7, 9};
   void *init[2] = {xi, NULL}, *expect[2] = {NULL, le};
-  CHECK(kn_test_bundle_write("t.kgb", &prog, g, init, expect, 1e-3f, 2, -1), "write");
+  CHECK_MSG(kn_test_bundle_write("t.kgb", &prog, g, init, expect, 1e-3f, 2, -1), "write");
   kn_gpu_bundle b;
   char err[256];
   bool ok = kn_gpu_bundle_read("t.kgb", &b, err, sizeof err);
-  CHECK(ok, "%s", err);
+  CHECK_MSG(ok, "%s", err);
   if (ok) {
-    CHECK(b.prog.n_buffers == 2 && b.prog.n_launches == 1 && b.steps == 2 && b.step_buffer == -1, "header");
-    CHECK(!strcmp(b.ptx, ".entry kn_0_0(") && b.launches[0].n_args == 2 && b.launches[0].args[1] == 1, "launch");
-    CHECK(b.init[0] && !memcmp(b.init[0], xi, 12) && !b.expect[0] && !memcmp(b.expect[1], le, 8), "data");
-    CHECK((b.flags[1] & KN_BUNDLE_I32) && b.tol[0] == 1e-3f && !strcmp(b.name[1], "labels"), "flags");
+    CHECK_MSG(b.prog.n_buffers == 2 && b.prog.n_launches == 1 && b.steps == 2 && b.step_buffer == -1, "header");
+    CHECK_MSG(!strcmp(b.ptx, ".entry kn_0_0(") && b.launches[0].n_args == 2 && b.launches[0].args[1] == 1, "launch");
+    CHECK_MSG(b.init[0] && !memcmp(b.init[0], xi, 12) && !b.expect[0] && !memcmp(b.expect[1], le, 8), "data");
+    CHECK_MSG((b.flags[1] & KN_BUNDLE_I32) && b.tol[0] == 1e-3f && !strcmp(b.name[1], "labels"), "flags");
     kn_gpu_bundle_free(&b);
   }
   FILE *f = fopen("t.kgb", "r+b");
@@ -144,8 +134,8 @@ static void test_bundle(void) {
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fclose(f);
-    CHECK(truncate("t.kgb", n - 5) == 0, "truncate");
-    CHECK(!kn_gpu_bundle_read("t.kgb", &b, err, sizeof err) && strstr(err, "corrupt"), "truncated: %s", err);
+    CHECK_MSG(truncate("t.kgb", n - 5) == 0, "truncate");
+    CHECK_MSG(!kn_gpu_bundle_read("t.kgb", &b, err, sizeof err) && strstr(err, "corrupt"), "truncated: %s", err);
   }
   remove("t.kgb");
   kn_graph_dispose(g);
@@ -160,6 +150,5 @@ int main(int argc, char **argv) {
   test_exec(argv[1]);
   test_probe(argv[3]);
   test_bundle();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return kn_check_summary();
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "kn_check.h"
 #include "kn_aug.h"
 #include "train.h" /* compiler/ir/train.h, only to compare layouts */
 
@@ -241,5 +241,5 @@ int main(void) {
   test_crop_box();
   test_tensor_normalize();
   test_pipeline();
-  return check_report();
+  return kn_check_summary();
 }

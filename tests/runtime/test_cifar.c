@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "kn_check.h"
 #include "kn_cifar.h"
 
 static char dir[64];
@@ -125,7 +125,7 @@ static int test_real(const char *src) {
   kn_dataset ds;
   kn_error err = {{0}};
   CHECK(kn_cifar_load(&ds, found, KN_CIFAR_TEST, &err));
-  if (!failures) {
+  if (!kn_check_failed) {
     CHECK(ds.n == 10000);
     int counts[10] = {0};
     long sum = 0;
@@ -139,7 +139,7 @@ static int test_real(const char *src) {
   } else {
     fprintf(stderr, "error: %s\n", err.msg);
   }
-  return check_report();
+  return kn_check_summary();
 }
 
 int main(int argc, char **argv) {
@@ -149,5 +149,5 @@ int main(int argc, char **argv) {
   test_valid();
   test_errors();
   cleanup();
-  return check_report();
+  return kn_check_summary();
 }

@@ -8,7 +8,7 @@
 
 #include <jpeglib.h>
 
-#include "check.h"
+#include "kn_check.h"
 #include "kn_image.h"
 
 static char path[64];
@@ -158,5 +158,5 @@ int main(void) {
   test_jpeg();
   test_other();
   unlink(path);
-  return check_report();
+  return kn_check_summary();
 }

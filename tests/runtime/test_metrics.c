@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "kn_check.h"
 #include "kn_confusion.h"
 #include "kn_log.h"
 #include "kn_metrics.h"
@@ -176,5 +176,5 @@ int main(void) {
   test_csv_svg();
   test_log();
   test_confusion();
-  return check_report();
+  return kn_check_summary();
 }

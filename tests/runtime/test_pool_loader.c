@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "kn_check.h"
 #include "kn_loader.h"
 #include "kn_synth.h"
 
@@ -183,5 +183,5 @@ static void test_loader(void) {
 int main(void) {
   test_pool();
   test_loader();
-  return check_report();
+  return kn_check_summary();
 }

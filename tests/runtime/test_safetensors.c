@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "kn_check.h"
 #include "kn_safetensors.h"
 
 static char path[64];
@@ -65,7 +65,7 @@ static void test_round_trip(void) {
 
   kn_st_file f;
   CHECK(kn_st_read(&f, path, &err));
-  if (failures) {
+  if (kn_check_failed) {
     fprintf(stderr, "%s\n", err.msg);
     return;
   }
@@ -193,5 +193,5 @@ int main(void) {
   test_corrupt();
   test_convert();
   unlink(path);
-  return check_report();
+  return kn_check_summary();
 }

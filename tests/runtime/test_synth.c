@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "kn_check.h"
 #include "kn_synth.h"
 
 /* 8x8x3 block-mean features of a 32x32x3 image. */
@@ -65,5 +65,5 @@ int main(void) {
   CHECK(!kn_synth_init(&g, 20, 2, 32, 3, 1, KN_SYNTH_TRAIN, &err) && strstr(err.msg, "too small"));
   kn_dataset_free(&a);
   kn_dataset_free(&t);
-  return check_report();
+  return kn_check_summary();
 }

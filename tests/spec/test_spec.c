@@ -6,20 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kn_check.h"
 #include "spec.h"
 #include "util.h"
 
-static int passed, failed;
 static const char *root;
-
-#define CHECK(c)                                                          \
-  do {                                                                    \
-    if (c) passed++;                                                      \
-    else {                                                                \
-      failed++;                                                           \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-    }                                                                     \
-  } while (0)
 
 static kn_spec *load(const char *rel, const kn_spec_options *o) {
   char *p = kn_fmt("%s/%s", root, rel);
@@ -240,6 +231,5 @@ int main(int argc, char **argv) {
   test_train_and_options();
   test_language();
   test_all_models();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return kn_check_summary();
 }
