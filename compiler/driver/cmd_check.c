@@ -6,12 +6,10 @@
 #include <string.h>
 
 #include "autodiff.h"
+#include "cli.h"
 #include "diag.h"
 #include "spec.h"
 #include "util.h"
-
-int kn_cli_spec_option(const char *cmd, int argc, char **argv, int *i, kn_spec_options *o);
-kn_spec *kn_cli_load_spec(const char *file, const kn_spec_options *o);
 
 static void usage(FILE *f) {
   fputs("usage: kiln check [options] FILE\n\n"
@@ -167,52 +165,6 @@ static void print_table(const kn_spec *s, int max_depth) {
   }
 }
 
-/* Options shared with `kiln dump` (declared there): --batch N, --input HxW. Returns 1 when
- * argv[*i] was one of them (consuming its value), 0 when not, -1 after printing a usage error. */
-int kn_cli_spec_option(const char *cmd, int argc, char **argv, int *i, kn_spec_options *o) {
-  const char *a = argv[*i];
-  bool batch = !strcmp(a, "--batch"), input = !strcmp(a, "--input");
-  if (!batch && !input) return 0;
-  if (*i + 1 >= argc) {
-    fprintf(stderr, "kiln %s: %s needs a value\n", cmd, a);
-    return -1;
-  }
-  const char *v = argv[++*i];
-  char *end;
-  if (batch) {
-    long n = strtol(v, &end, 10);
-    if (*end || end == v || n < 1 || n > 65536) {
-      fprintf(stderr, "kiln %s: --batch wants a number from 1 to 65536, not '%s'\n", cmd, v);
-      return -1;
-    }
-    o->batch_size = (int)n;
-    return 1;
-  }
-  long h = strtol(v, &end, 10), w = h;
-  if (end != v && (*end == 'x' || *end == 'X')) {
-    const char *p = end + 1;
-    w = strtol(p, &end, 10);
-    if (end == p) w = 0;
-  }
-  if (end == v || *end || h < 1 || h > 4096 || w < 1 || w > 4096) {
-    fprintf(stderr, "kiln %s: --input wants HxW such as 32x32, not '%s'\n", cmd, v);
-    return -1;
-  }
-  o->input_h = (int)h;
-  o->input_w = (int)w;
-  return 1;
-}
-
-/* Loads FILE, printing its diagnostics; NULL when it has errors. */
-kn_spec *kn_cli_load_spec(const char *file, const kn_spec_options *o) {
-  kn_diag d;
-  kn_diag_init(&d);
-  kn_spec *s = kn_spec_load(file, o, &d);
-  kn_diag_print(&d, stderr);
-  kn_diag_free(&d);
-  return s;
-}
-
 int kn_cmd_check(int argc, char **argv) {
   kn_spec_options o = {0};
   const char *file = NULL;
@@ -234,20 +186,11 @@ int kn_cmd_check(int argc, char **argv) {
         return KN_EXIT_USAGE;
       }
       depth = (int)v;
-    } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "kiln check: unknown or incomplete option '%s'\nRun 'kiln check --help' for usage.\n", a);
+    } else if (!kn_cli_file_arg("check", a, &file)) {
       return KN_EXIT_USAGE;
-    } else if (file) {
-      fprintf(stderr, "kiln check: more than one FILE ('%s' and '%s')\n", file, a);
-      return KN_EXIT_USAGE;
-    } else {
-      file = a;
     }
   }
-  if (!file) {
-    usage(stderr);
-    return KN_EXIT_USAGE;
-  }
+  if (!kn_cli_args_ok(NULL, file, usage)) return KN_EXIT_USAGE;
   kn_spec *s = kn_cli_load_spec(file, &o);
   if (!s) return KN_EXIT_USER;
   print_table(s, depth);

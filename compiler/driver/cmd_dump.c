@@ -5,14 +5,11 @@
 #include <string.h>
 
 #include "autodiff.h"
+#include "cli.h"
 #include "diag.h"
 #include "kernel_groups.h"
 #include "pipeline.h"
 #include "spec.h"
-
-/* Shared with `kiln check` (cmd_check.c). */
-int kn_cli_spec_option(const char *cmd, int argc, char **argv, int *i, kn_spec_options *o);
-kn_spec *kn_cli_load_spec(const char *file, const kn_spec_options *o);
 
 static void usage(FILE *f) {
   fputs("usage: kiln dump [options] FILE\n\n"
@@ -52,14 +49,8 @@ int kn_cmd_dump(int argc, char **argv) {
     else if (kn_pipeline_parse_arg(&po, a, &pd)) continue;
     else if ((r = kn_cli_spec_option("dump", argc, argv, &i, &o)) != 0) {
       if (r < 0) return KN_EXIT_USAGE;
-    } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "kiln dump: unknown or incomplete option '%s'\nRun 'kiln dump --help' for usage.\n", a);
+    } else if (!kn_cli_file_arg("dump", a, &file)) {
       return KN_EXIT_USAGE;
-    } else if (file) {
-      fprintf(stderr, "kiln dump: more than one FILE ('%s' and '%s')\n", file, a);
-      return KN_EXIT_USAGE;
-    } else {
-      file = a;
     }
   }
   if (strcmp(format, "text") && strcmp(format, "dot")) {
@@ -70,14 +61,7 @@ int kn_cmd_dump(int argc, char **argv) {
     fprintf(stderr, "kiln dump: unknown pass '%s' for --after (known: autodiff)\n", after);
     return KN_EXIT_USAGE;
   }
-  bool bad_pass_flag = kn_diag_has_errors(&pd);
-  kn_diag_print(&pd, stderr);
-  kn_diag_free(&pd);
-  if (bad_pass_flag) return KN_EXIT_USAGE;
-  if (!file) {
-    usage(stderr);
-    return KN_EXIT_USAGE;
-  }
+  if (!kn_cli_args_ok(&pd, file, usage)) return KN_EXIT_USAGE;
   kn_spec *s = kn_cli_load_spec(file, &o);
   if (!s) return KN_EXIT_USER;
   if (after) {
