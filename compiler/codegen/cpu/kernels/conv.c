@@ -69,6 +69,68 @@ KN_INLINE void kn_pack_im2col(const float *xg, int64_t r0, int64_t kc, int64_t p
   }
 }
 
+/* Stride-1 forward on a zero-padded copy of the input rows a tile needs. In padded-width pixel
+ * coordinates q = oy * Wp + ox (Wp = W + 2 pw) every im2col row is one contiguous run
+ * xp[q + ky*dh*Wp + kx*dw], so packing is plain copies; the columns ox >= OW are computed and
+ * dropped. Tiles are KN_NC consecutive q; the path is taken when they are no more than the
+ * usual pixel tiles (so the item count is the same) and the rows fit KN_XPMAX. */
+#define KN_XPMAX 65536
+KN_INLINE int kn_conv_padded_ok(int64_t cig, kn_geom g, int64_t OH) {
+  int64_t Wp = g.W + 2 * g.pw, Q = OH * Wp - (Wp - g.OW), rows = KN_NC / Wp + 2 + (g.kh - 1) * g.dh;
+  return g.sh == 1 && g.sw == 1 && g.kh * g.kw > 1 && kn_cdiv(Q, KN_NC) <= kn_cdiv(OH * g.OW, KN_NC) &&
+         cig * rows * Wp + KN_NR <= KN_XPMAX;
+}
+
+/* Tile qt of one image group: Y[i * P + p] for the mm output channels of A. */
+KN_INLINE void kn_conv_fwd_padded(const float *xg, const float *A, const float *bias, int64_t K, int64_t mm,
+                                  int64_t qt, int64_t cig, kn_geom g, int64_t OH, float *Y, int64_t P, float *Bp,
+                                  float *xp, float *T) {
+  int64_t Wp = g.W + 2 * g.pw, OW = g.OW, Q = OH * Wp - (Wp - OW), q0 = qt * KN_NC;
+  if (q0 >= Q) return;
+  int64_t nq = Q - q0 < KN_NC ? Q - q0 : KN_NC, ns = kn_cdiv(nq, KN_NR), oy0 = q0 / Wp, oy1 = (q0 + nq - 1) / Wp;
+  int64_t R = oy1 - oy0 + 1 + (g.kh - 1) * g.dh, kk = g.kh * g.kw;
+  /* xp[ci][r][0 .. Wp) = padded input row oy0 + r (input row oy0 + r - ph). */
+  for (int64_t ci = 0; ci < cig; ci++)
+    for (int64_t r = 0; r < R; r++) {
+      float *d = xp + (ci * R + r) * Wp;
+      int64_t iy = oy0 + r - g.ph;
+      if (iy < 0 || iy >= g.H) {
+        kn_zerof(d, Wp);
+        continue;
+      }
+      kn_zerof(d, g.pw);
+      kn_copyf(d + g.pw, xg + (ci * g.H + iy) * g.W, g.W);
+      kn_zerof(d + g.pw + g.W, g.pw);
+    }
+  kn_zerof(xp + cig * R * Wp, KN_NR); /* the last strip may read past the last row */
+  int64_t qb = q0 - oy0 * Wp;
+  for (int64_t r0 = 0; r0 < K; r0 += KN_KC) {
+    int64_t kc = K - r0 < KN_KC ? K - r0 : KN_KC;
+    for (int64_t r = 0; r < kc; r++) {
+      int64_t k = r0 + r, ci = k / kk, ky = (k % kk) / g.kw, kx = k % g.kw;
+      const float *src = xp + ci * R * Wp + ky * g.dh * Wp + kx * g.dw + qb;
+      for (int64_t st = 0; st < ns; st++) {
+        kn_v16 *d = (kn_v16 *)(Bp + st * kc * KN_NR + r * KN_NR);
+        d[0] = *(const kn_v16 *)(src + st * KN_NR);
+        d[1] = *(const kn_v16 *)(src + st * KN_NR + 16);
+      }
+    }
+    kn_gemm_panel(mm, ns * KN_NR, kc, A + r0, K, 1, Bp, T, KN_NC, r0 > 0);
+  }
+  /* T column j is q0 + j: copy the valid columns of each row piece to the output. */
+  for (int64_t q = q0; q < q0 + nq;) {
+    int64_t oy = q / Wp, ox = q % Wp, len = (oy + 1) * Wp - q < q0 + nq - q ? (oy + 1) * Wp - q : q0 + nq - q;
+    int64_t valid = ox < OW ? (OW - ox < len ? OW - ox : len) : 0;
+    for (int64_t i = 0; i < mm && valid > 0; i++) {
+      float *d = Y + i * P + oy * OW + ox;
+      kn_copyf(d, T + i * KN_NC + (q - q0), valid);
+      if (bias)
+        for (int64_t j = 0; j < valid; j++) d[j] += bias[i];
+    }
+    q += len;
+  }
+}
+
 /* p: x[N,Ci,H,W], w[Co,Ci/G,kh,kw], (b[Co]), y[N,Co,OH,OW]. Items: kn_conv_fwd_items. */
 void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H, int64_t W,
                  int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
@@ -79,6 +141,9 @@ void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t 
   int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw, np = kn_cdiv(P, KN_NC);
   int64_t mc = kn_gemm_mc(cog, N * G * np), nm = kn_cdiv(cog, mc);
   float Bp[KN_KC * KN_NC] __attribute__((aligned(64)));
+  float xp[KN_XPMAX] __attribute__((aligned(64)));
+  float T[KN_MC * KN_NC] __attribute__((aligned(64)));
+  int padded = kn_conv_padded_ok(cig, geo, OH);
   for (int64_t it = begin; it < end; it++) {
     int64_t ic = it % nm, t = it / nm, pt = t % np;
     t /= np;
@@ -86,6 +151,10 @@ void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t 
     int64_t mm = cog - i0 < mc ? cog - i0 : mc, nn = P - p0 < KN_NC ? P - p0 : KN_NC;
     const float *xg = x + (n * Ci + g * cig) * H * W, *A = w + (g * cog + i0) * K;
     float *C = y + (n * Co + g * cog + i0) * P + p0;
+    if (padded) {
+      kn_conv_fwd_padded(xg, A, b ? b + g * cog + i0 : 0, K, mm, pt, cig, geo, OH, C - p0, P, Bp, xp, T);
+      continue;
+    }
     for (int64_t r0 = 0; r0 < K; r0 += KN_KC) {
       int64_t kc = K - r0 < KN_KC ? K - r0 : KN_KC;
       kn_pack_im2col(xg, r0, kc, p0, nn, geo, Bp);

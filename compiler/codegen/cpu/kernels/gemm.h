@@ -20,6 +20,10 @@ typedef float kn_v8 __attribute__((vector_size(32), aligned(4)));
 typedef float kn_v4 __attribute__((vector_size(16), aligned(4)));
 #define KN_INLINE static inline __attribute__((always_inline))
 
+/* Makes i opaque to the optimiser (no instruction): loops over it are not turned into calls to
+ * memcpy/memset, which cost more than the few vector moves of a short run. */
+#define KN_OPAQUE(i) __asm__("" : "+r"(i))
+
 /* d[0 .. n) += s[0 .. n) for short runs, vectorised down to the last few elements. */
 KN_INLINE void kn_addf(float *d, const float *s, int64_t n) {
   int64_t i = 0;
@@ -38,17 +42,23 @@ KN_INLINE void kn_addf(float *d, const float *s, int64_t n) {
 /* d[0 .. n) = 0 for short runs, inline. */
 KN_INLINE void kn_zerof(float *d, int64_t n) {
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) *(kn_v16 *)(d + i) = (kn_v16){0};
+  for (; i + 16 <= n; i += 16) {
+    KN_OPAQUE(i);
+    *(kn_v16 *)(d + i) = (kn_v16){0};
+  }
   for (; i < n; i++) {
-    volatile float z = 0.0f; /* not a memset call */
-    d[i] = z;
+    KN_OPAQUE(i);
+    d[i] = 0.0f;
   }
 }
 
-/* d[0 .. n) = s[0 .. n) for short runs, inline (a loop would become a call to memcpy). */
+/* d[0 .. n) = s[0 .. n) for short runs, inline. */
 KN_INLINE void kn_copyf(float *d, const float *s, int64_t n) {
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) *(kn_v16 *)(d + i) = *(const kn_v16 *)(s + i);
+  for (; i + 16 <= n; i += 16) {
+    KN_OPAQUE(i);
+    *(kn_v16 *)(d + i) = *(const kn_v16 *)(s + i);
+  }
   if (i + 8 <= n) {
     *(kn_v8 *)(d + i) = *(const kn_v8 *)(s + i);
     i += 8;

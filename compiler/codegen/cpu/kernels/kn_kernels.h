@@ -50,7 +50,7 @@ static inline int64_t kn_conv_fwd_items(int64_t n, int64_t g, int64_t co_g, int6
   return other * kn_cdiv(co_g, kn_gemm_mc(co_g, other));
 }
 /* conv2d grad weight: items (g, tap tile) of kn_conv_gw_mt <= KN_GW_MT taps. Each item packs all
- * of dy (transposed) once, so tiles are large: at least 4 items (an even count), no more. */
+ * of dy (transposed) once, so tiles are large: 4 items (an even count) or as many as KN_GW_MT needs. */
 #define KN_GW_MT 192
 static inline int64_t kn_conv_gw_mt(int64_t g, int64_t k_g) {
   int64_t nt = kn_cdiv(k_g, KN_GW_MT), want = kn_cdiv(4, g);
