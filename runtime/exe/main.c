@@ -156,16 +156,24 @@ static int cmd_info(int argc, char **argv) {
   return rc;
 }
 
-static int cmd_run(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s run ENTRY IN.kt OUT.kt [--steps=N] [--threads=T]\n", argv[0]);
-    return 2;
+/* The start of `run` and `bench`: their usage line (argv[0] then `args`) when argv has fewer
+ * than `min_argc` words, --threads=T, the entry named argv[1] and the model state *x. NULL (exit
+ * status 2) after printing an error. */
+static const kn_entry_desc *entry_command_init(int argc, char **argv, int min_argc, const char *args, kn_exe *x) {
+  if (argc < min_argc) {
+    fprintf(stderr, "usage: %s %s\n", argv[0], args);
+    return NULL;
   }
   apply_threads(argc, argv);
   const kn_entry_desc *e = find_entry(argv[1]);
-  if (!e) return 2;
+  if (e) exe_init(x);
+  return e;
+}
+
+static int cmd_run(int argc, char **argv) {
   kn_exe x = {0};
-  exe_init(&x);
+  const kn_entry_desc *e = entry_command_init(argc, argv, 4, "run ENTRY IN.kt OUT.kt [--steps=N] [--threads=T]", &x);
+  if (!e) return 2;
   set_scalar(&x, e, KN_ROLE_LR, 0.01);
   set_scalar(&x, e, KN_ROLE_STEP, 1);
   kn_tfile in;
@@ -222,15 +230,9 @@ static double now_s(void) {
 }
 
 static int cmd_bench(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s bench ENTRY [--iters=N] [--threads=T]\n", argv[0]);
-    return 2;
-  }
-  apply_threads(argc, argv);
-  const kn_entry_desc *e = find_entry(argv[1]);
-  if (!e) return 2;
   kn_exe x = {0};
-  exe_init(&x);
+  const kn_entry_desc *e = entry_command_init(argc, argv, 2, "bench ENTRY [--iters=N] [--threads=T]", &x);
+  if (!e) return 2;
   uint64_t s = 7;
   for (int i = 0; i < e->n_tensors; i++) {
     const kn_tensor_desc *t = &e->tensors[i];
