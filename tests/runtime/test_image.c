@@ -6,10 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
-
 #include "kn_check.h"
 #include "kn_image.h"
+#include "kn_test_jpeg.h"
 
 static char path[64];
 
@@ -44,30 +43,12 @@ static void write_png(int w, int h, int color_type, int depth) {
 }
 
 static void write_jpeg(int w, int h, int comps) {
-  FILE *f = fopen(path, "wb");
-  struct jpeg_compress_struct c;
-  struct jpeg_error_mgr jerr;
-  c.err = jpeg_std_error(&jerr);
-  jpeg_create_compress(&c);
-  jpeg_stdio_dest(&c, f);
-  c.image_width = (JDIMENSION)w;
-  c.image_height = (JDIMENSION)h;
-  c.input_components = comps;
-  c.in_color_space = comps == 1 ? JCS_GRAYSCALE : JCS_RGB;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, 98, TRUE);
-  jpeg_start_compress(&c, TRUE);
-  uint8_t *row = malloc((size_t)w * (size_t)comps);
-  while (c.next_scanline < c.image_height) {
-    int y = (int)c.next_scanline;
+  uint8_t *pix = malloc((size_t)w * (size_t)h * (size_t)comps);
+  for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++)
-      for (int k = 0; k < comps; k++) row[x * comps + k] = (uint8_t)(40 + x * 4 + k * 30 + y * 2);
-    jpeg_write_scanlines(&c, &row, 1);
-  }
-  jpeg_finish_compress(&c);
-  jpeg_destroy_compress(&c);
-  free(row);
-  fclose(f);
+      for (int k = 0; k < comps; k++) pix[(y * w + x) * comps + k] = (uint8_t)(40 + x * 4 + k * 30 + y * 2);
+  if (kn_test_write_jpeg(path, pix, w, h, comps, 98)) fprintf(stderr, "cannot write %s\n", path);
+  free(pix);
 }
 
 static bool same_pattern(const kn_image *im, int w, int h, bool grey) {

@@ -9,35 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jpeglib.h>
-
 #include "kn_image.h"
 #include "kn_safetensors.h"
 #include "kn_synth.h"
-
-static int write_jpeg(const char *path, const uint8_t *rgb, int h, int w) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return 1;
-  struct jpeg_compress_struct c;
-  struct jpeg_error_mgr jerr;
-  c.err = jpeg_std_error(&jerr);
-  jpeg_create_compress(&c);
-  jpeg_stdio_dest(&c, f);
-  c.image_width = (JDIMENSION)w;
-  c.image_height = (JDIMENSION)h;
-  c.input_components = 3;
-  c.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, 95, TRUE);
-  jpeg_start_compress(&c, TRUE);
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);
-    jpeg_write_scanlines(&c, &row, 1);
-  }
-  jpeg_finish_compress(&c);
-  jpeg_destroy_compress(&c);
-  return fclose(f) != 0;
-}
+#include "kn_test_jpeg.h"
 
 static int images(const char *dir, int cls, int size) {
   uint8_t *px = malloc((size_t)size * (size_t)size * 3);
@@ -50,7 +25,7 @@ static int images(const char *dir, int cls, int size) {
   snprintf(path, sizeof path, "%s/img.png", dir);
   if (!kn_image_write_png(&im, path, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
   snprintf(path, sizeof path, "%s/img.jpg", dir);
-  if (write_jpeg(path, px, size, size)) return 1;
+  if (kn_test_write_jpeg(path, px, size, size, 3, 95)) return 1;
   snprintf(path, sizeof path, "%s/img.ppm", dir);
   FILE *f = fopen(path, "wb");
   if (!f) return 1;
