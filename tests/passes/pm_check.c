@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autodiff.h"
 #include "kernel_groups.h"
 #include "util.h"
 
@@ -53,4 +54,14 @@ const char *pm_kernel_ops(const kn_graph *g, const char *node_name, char *buf, s
   for (int j = 0; j < n; j++) len += (size_t)snprintf(buf + len, cap - len, "%s%s", j ? "+" : "", kn_op_table[g->nodes[m[j]].op].name);
   free(m);
   return buf;
+}
+
+void pm_autodiff(kn_graph *g) {
+  kn_train_config c;
+  kn_train_config_defaults(&c);
+  kn_diag d;
+  kn_diag_init(&d);
+  CHECK(kn_autodiff(g, &c, NULL, &d));
+  kn_diag_print(&d, stderr);
+  kn_diag_free(&d);
 }

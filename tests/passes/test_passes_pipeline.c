@@ -56,12 +56,7 @@ static kn_graph *train_graph(void) {
   y = adb_bn(g, "b1", y);
   y = adb_unary(g, KN_OP_RELU, "r1", y);
   adb_head(g, y, 10);
-  kn_train_config c;
-  kn_train_config_defaults(&c);
-  kn_diag d;
-  kn_diag_init(&d);
-  CHECK(kn_autodiff(g, &c, NULL, &d));
-  kn_diag_free(&d);
+  pm_autodiff(g);
   return g;
 }
 

@@ -110,13 +110,7 @@ static kn_graph *train_graph(void) {
   y = adb_bn(g, "b2", y);
   y = adb_unary(g, KN_OP_RELU, "r2", y);
   adb_head(g, y, 10);
-  kn_train_config c;
-  kn_train_config_defaults(&c);
-  kn_diag d;
-  kn_diag_init(&d);
-  CHECK(kn_autodiff(g, &c, NULL, &d));
-  kn_diag_print(&d, stderr);
-  kn_diag_free(&d);
+  pm_autodiff(g);
   return g;
 }
 
