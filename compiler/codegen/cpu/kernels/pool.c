@@ -23,7 +23,7 @@ static inline void kn_window(int64_t oy, int64_t ox, int64_t H, int64_t W, int64
  * edge, run with ox innermost so that they vectorise. */
 static inline __attribute__((always_inline)) void kn_pool_row(const float *xp, int64_t oy, int64_t H, int64_t W, int64_t OW, int64_t kh,
                                int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t op, float *acc,
-                               int32_t *arg) {
+                               int32_t *arg, int want_arg) {
   int64_t y0, y1, x0, x1;
   int64_t oxa = (pw + sw - 1) / sw, oxb = W - kw + pw < 0 ? 0 : (W - kw + pw) / sw + 1;
   oxb = oxb < OW ? oxb : OW;
@@ -63,6 +63,11 @@ static inline __attribute__((always_inline)) void kn_pool_row(const float *xp, i
           acc[ox] = row[ox * sw];
           arg[ox] = base + (int32_t)(ox * sw);
         }
+      } else if (!want_arg) {
+        for (int64_t ox = oxa; ox < oxb; ox++) {
+          float v = row[ox * sw];
+          acc[ox] = v > acc[ox] ? v : acc[ox];
+        }
       } else {
         for (int64_t ox = oxa; ox < oxb; ox++) {
           float v = row[ox * sw];
@@ -86,7 +91,7 @@ void kn_k_pool2d(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t H, in
   int32_t arg[OW];
   for (int64_t c = lo; c < hi; c++)
     for (int64_t oy = 0; oy < OH; oy++) {
-      kn_pool_row(x + c * H * W, oy, H, W, OW, kh, kw, sh, sw, ph, pw, op, acc, arg);
+      kn_pool_row(x + c * H * W, oy, H, W, OW, kh, kw, sh, sw, ph, pw, op, acc, arg, 0);
       float *yr = y + (c * OH + oy) * OW;
       for (int64_t ox = 0; ox < OW; ox++) yr[ox] = op ? acc[ox] * inv : acc[ox];
     }
@@ -116,7 +121,7 @@ void kn_k_pool2d_grad(void *const *p, int64_t b, int64_t e, int64_t NC, int64_t 
         }
         continue;
       }
-      kn_pool_row(x + c * H * W, oy, H, W, OW, kh, kw, sh, sw, ph, pw, 0, acc, arg);
+      kn_pool_row(x + c * H * W, oy, H, W, OW, kh, kw, sh, sw, ph, pw, 0, acc, arg, 1);
       for (int64_t ox = 0; ox < OW; ox++)
         if (arg[ox] >= 0) dp[arg[ox]] += g[ox];
     }
