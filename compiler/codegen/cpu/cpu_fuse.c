@@ -6,7 +6,8 @@
  * grads) and anything else stay one call each, so `conv2d+batchnorm2d+relu` is the conv's call plus
  * one sweep. Values defined inside a run and read only there are internal: they live in stack
  * tiles and get no arena slot (the plan's `skip`). A run that does not meet the sweep's
- * conditions falls back to one call per node, which is always correct.
+ * conditions is cut to its longest prefix that does, and the rest is tried again; what is left
+ * falls back to one call per node, which is always correct.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -238,12 +239,18 @@ static bool build_run(kn_fbuild *f) {
   return true;
 }
 
-static void plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, const int *nodes, int len) {
+/* Plans the longest prefix (>= 2 nodes) of nodes[0, len) that is one sweep; returns its length
+ * (0 when none). */
+static int plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, const int *nodes, int len) {
   kn_fbuild *f = kn_xcalloc(1, sizeof *f);
-  f->g = g, f->pinned = pinned, f->nodes = nodes, f->len = len;
-  if (!build_run(f)) {
+  for (; len >= 2; len--) {
+    memset(f, 0, sizeof *f);
+    f->g = g, f->pinned = pinned, f->nodes = nodes, f->len = len;
+    if (build_run(f)) break;
+  }
+  if (len < 2) {
     free(f);
-    return;
+    return 0;
   }
   int r = fp->n_runs++;
   fp->runs = kn_xrealloc(fp->runs, (size_t)fp->n_runs * sizeof *fp->runs);
@@ -266,6 +273,7 @@ static void plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, co
   }
   fp->fused_nodes += len;
   free(f);
+  return len;
 }
 
 void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, kn_fuse_plan *fp) {
@@ -286,8 +294,12 @@ void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, kn_fuse
     for (int j = 0; j < K->n_nodes;) {
       int e = j;
       while (e < K->n_nodes && sweep_op(g->nodes[K->nodes[e]].op)) e++;
-      if (e - j >= 2) plan_run(fp, g, pinned, K->nodes + j, e - j);
-      j = e > j ? e : j + 1;
+      if (e == j) { /* not a sweep op: a call of its own */
+        j++;
+        continue;
+      }
+      int got = e - j >= 2 ? plan_run(fp, g, pinned, K->nodes + j, e - j) : 0;
+      j += got ? got : 1; /* the rest of the run may still form a sweep */
     }
     if (fp->n_runs == runs0) {
       fp->groups_fallback++;
