@@ -4,15 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kn_test_graph.h"
 #include "util.h"
 
 int adb_node(kn_graph *g, kn_node *n) {
-  kn_diag d;
-  kn_diag_init(&d);
-  bool ok = kn_node_infer(g, n, &d);
-  if (!ok) kn_diag_print(&d, stderr);
-  kn_diag_free(&d);
-  KN_ASSERT(ok);
+  kn_test_infer(g, n);
   return g->nodes[g->n_nodes - 1].out[0];
 }
 

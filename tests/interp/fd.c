@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fd.h"
+#include "kn_test_graph.h"
 
 #define FD_STEP 1e-2
 #define FD_TOL 1e-3
@@ -45,12 +46,7 @@ kn_node *fd_add(fd_case *c, kn_op op, const int *in, int n_in) {
 }
 
 int fd_infer(fd_case *c, kn_node *n) {
-  kn_diag d;
-  kn_diag_init(&d);
-  bool ok = kn_node_infer(c->g, n, &d);
-  if (!ok) kn_diag_print(&d, stderr);
-  kn_diag_free(&d);
-  KN_ASSERT(ok);
+  kn_test_infer(c->g, n);
   for (int j = 0; j < n->n_out; j++) KN_ASSERT(n->out[j] < FD_MAX_VALS);
   return n->n_out ? n->out[0] : -1;
 }

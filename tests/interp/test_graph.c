@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "interp.h"
+#include "kn_test_graph.h"
 
 static int passed, failed;
 
@@ -35,15 +36,7 @@ static kn_node *add(net *t, kn_op op, const char *name, const int *in, int n_in)
   return kn_graph_add_node(t->g, op, name, in, n_in, (kn_loc){0});
 }
 
-static int infer(net *t, kn_node *n) {
-  kn_diag d;
-  kn_diag_init(&d);
-  bool ok = kn_node_infer(t->g, n, &d);
-  if (!ok) kn_diag_print(&d, stderr);
-  kn_diag_free(&d);
-  KN_ASSERT(ok);
-  return n->n_out ? n->out[0] : -1;
-}
+static int infer(net *t, kn_node *n) { return kn_test_infer(t->g, n); }
 
 static void window(kn_node *n, int k, int s, int p) {
   kn_node_set_pair(n, KN_ATTR_KERNEL, k, k);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kn_test_graph.h"
 #include "vt.h"
 
 void vt_begin(vt *t) {
@@ -25,15 +26,7 @@ kn_node *vt_node(vt *t, kn_op op, const int *in, int n_in) {
   return kn_graph_add_node(t->g, op, kn_op_table[op].name, in, n_in, (kn_loc){0});
 }
 
-int vt_infer(vt *t, kn_node *n) {
-  kn_diag d;
-  kn_diag_init(&d);
-  bool ok = kn_node_infer(t->g, n, &d);
-  if (!ok) kn_diag_print(&d, stderr);
-  kn_diag_free(&d);
-  KN_ASSERT(ok);
-  return n->n_out ? n->out[0] : -1;
-}
+int vt_infer(vt *t, kn_node *n) { return kn_test_infer(t->g, n); }
 
 void vt_run(vt *t) {
   t->it = kn_interp_create(t->g);
