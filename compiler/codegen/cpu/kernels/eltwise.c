@@ -7,6 +7,23 @@
 
 #include "kn_kernels.h"
 
+typedef double kn_v8d __attribute__((vector_size(64), aligned(8)));
+typedef float kn_v8f __attribute__((vector_size(32), aligned(4)));
+
+/* sum of x[0 .. n) in double, 8 lanes at a time. */
+static inline __attribute__((always_inline)) double kn_dsum(const float *x, int64_t n) {
+  kn_v8d a = {0}, b = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a += __builtin_convertvector(*(const kn_v8f *)(x + i), kn_v8d);
+    b += __builtin_convertvector(*(const kn_v8f *)(x + i + 8), kn_v8d);
+  }
+  a += b;
+  double s = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
 /* Units: elements. p: x, y. */
 void kn_k_relu(void *const *p, int64_t b, int64_t e, int64_t numel, int64_t items) {
   const float *x = p[0];
@@ -84,7 +101,7 @@ void kn_k_sum_to(void *const *p, int64_t b, int64_t e, int64_t x0, int64_t x1, i
       for (int64_t c = 0; c < e1; c++)
         for (int64_t h = 0; h < e2; h++) {
           const float *row = x + (((o0 + a) * x1 + o1 + c) * x2 + o2 + h) * x3 + o3;
-          for (int64_t w = 0; w < e3; w++) s += row[w];
+          s += kn_dsum(row, e3);
         }
     y[o] = (float)s;
   }
@@ -98,8 +115,7 @@ void kn_k_bias_grad(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C, 
   kn_range(b, e, items, C, &lo, &hi);
   for (int64_t c = lo; c < hi; c++) {
     double s = 0;
-    for (int64_t n = 0; n < N; n++)
-      for (int64_t i = 0; i < HW; i++) s += dy[(n * C + c) * HW + i];
+    for (int64_t n = 0; n < N; n++) s += kn_dsum(dy + (n * C + c) * HW, HW);
     db[c] = (float)s;
   }
 }
