@@ -4,7 +4,8 @@
  * to memory and later ops read it there (still in cache). Per-channel statistics (training-mode
  * batchnorm, batchnorm_grad) are gathered by pre-passes over the channel that recompute the ops
  * before them without storing anything, so inputs are read again but nothing is written twice.
- * Arithmetic matches the single-op kernels (norm.c, eltwise.c, pool.c) op for op.
+ * Arithmetic matches the single-op kernels (norm.c, eltwise.c, pool.c) op for op. Outputs either
+ * are stack tiles or overlap an input exactly (in-place hints), so loops vectorise with KN_SIMD.
  */
 #include <math.h>
 #include <stdint.h>
@@ -36,6 +37,7 @@ static inline __attribute__((always_inline)) const float *operand(kn_fctx *x, do
   default: {
     float v = r % 4 == KN_FB_NC ? base[n * x->C + c] : base[c];
     float *o = x->tmp[t];
+    KN_SIMD
     for (int64_t i = 0; i < len; i++) o[i] = v;
     return o;
   }
@@ -112,31 +114,37 @@ static __attribute__((noinline)) void eval_tile(kn_fctx *x, int upto, int store,
     switch (code) {
     case KN_FOP_RELU: {
       const float *a = operand(x, o[2], 0, n, c, h0, len);
+      KN_SIMD
       for (int64_t k = 0; k < len; k++) y[k] = a[k] > 0.0f ? a[k] : 0.0f;
       break;
     }
     case KN_FOP_SIGMOID: {
       const float *a = operand(x, o[2], 0, n, c, h0, len);
+      KN_SIMD
       for (int64_t k = 0; k < len; k++) y[k] = 1.0f / (1.0f + expf(-a[k]));
       break;
     }
     case KN_FOP_RELU_GRAD: {
       const float *dy = operand(x, o[2], 0, n, c, h0, len), *v = operand(x, o[3], 1, n, c, h0, len);
+      KN_SIMD
       for (int64_t k = 0; k < len; k++) y[k] = v[k] > 0.0f ? dy[k] : 0.0f;
       break;
     }
     case KN_FOP_SIGMOID_GRAD: {
       const float *dy = operand(x, o[2], 0, n, c, h0, len), *v = operand(x, o[3], 1, n, c, h0, len);
+      KN_SIMD
       for (int64_t k = 0; k < len; k++) y[k] = dy[k] * v[k] * (1.0f - v[k]);
       break;
     }
     case KN_FOP_ADD: {
       const float *a = operand(x, o[2], 0, n, c, h0, len), *b = operand(x, o[3], 1, n, c, h0, len);
+      KN_SIMD
       for (int64_t k = 0; k < len; k++) y[k] = a[k] + b[k];
       break;
     }
     case KN_FOP_MUL: {
       const float *a = operand(x, o[2], 0, n, c, h0, len), *b = operand(x, o[3], 1, n, c, h0, len);
+      KN_SIMD
       for (int64_t k = 0; k < len; k++) y[k] = a[k] * b[k];
       break;
     }
@@ -144,12 +152,14 @@ static __attribute__((noinline)) void eval_tile(kn_fctx *x, int upto, int store,
     case KN_FOP_BN_TRAIN: {
       const float *a = operand(x, o[2], 0, n, c, h0, len);
       float sc = (float)x->st[i][0], sh = (float)x->st[i][1];
+      KN_SIMD
       for (int64_t k = 0; k < len; k++) y[k] = a[k] * sc + sh;
       break;
     }
     case KN_FOP_BN_GRAD: {
       const float *dy = operand(x, o[2], 0, n, c, h0, len), *v = operand(x, o[3], 1, n, c, h0, len);
       float g = (float)x->st[i][0], k1 = (float)x->st[i][1], k2 = (float)x->st[i][2], mu = (float)x->st[i][3];
+      KN_SIMD
       for (int64_t k = 0; k < len; k++) y[k] = g * (dy[k] - k1 - (v[k] - mu) * k2);
       break;
     }
