@@ -63,19 +63,38 @@ static void arena_free(kn_arena *a, int val) {
     }
 }
 
-/* The input whose block value v (output 0 of its producer) may take, per the producer's
- * kn_node.inplace hint; -1 if none. */
-static int inplace_source(const kn_graph *g, const bool *pinned, const bool *skip, const int *lastnode,
-                          const int *last, const int64_t *offset, int v) {
+/* Whether x's block may be handed over at all. */
+static bool reusable(const kn_graph *g, const bool *pinned, const bool *skip, const int *last, const int64_t *offset,
+                     int x, int v) {
+  const kn_value *xv = &g->vals[x];
+  return !kn_memplan_is_persistent(xv) && xv->kind != KN_VAL_INPUT && !(pinned && pinned[x]) && !(skip && skip[x]) &&
+         offset[x] >= 0 && last[x] >= 0 && x != v && kn_shape_eq(xv->shape, g->vals[v].shape);
+}
+
+/* The value whose block v may take; -1 if none. A lone node: per its kn_node.inplace hint (input
+ * k-1, read for the last time by it). A node of a multi-node unit (a fused sweep, which runs
+ * element by element at equal indices): any same-shape value read inside the unit whose readers
+ * all come at or before v's producer in node order. */
+static int inplace_source(const kn_graph *g, const bool *pinned, const bool *skip, const int *unit_first,
+                          const int *unit_last, const int *lastnode, const int *last, const int64_t *offset, int v) {
   int p = g->vals[v].producer;
   if (p < 0) return -1;
   const kn_node *n = &g->nodes[p];
-  if (n->inplace <= 0 || n->inplace > n->n_in || n->out[0] != v) return -1;
-  int x = n->in[n->inplace - 1];
-  const kn_value *xv = &g->vals[x];
-  if (kn_memplan_is_persistent(xv) || xv->kind == KN_VAL_INPUT || (pinned && pinned[x]) || (skip && skip[x])) return -1;
-  if (offset[x] < 0 || lastnode[x] != p || last[x] < 0 || kn_memplan_bytes(xv, 64) != kn_memplan_bytes(&g->vals[v], 64))
+  if (n->out[0] != v) return -1;
+  if (unit_first && unit_first[p] != unit_last[p]) {
+    for (int i = unit_first[p]; i <= p; i++) {
+      const kn_node *r = &g->nodes[i];
+      if (r->dead) continue;
+      for (int k = 0; k < r->n_in; k++) {
+        int x = r->in[k];
+        if (lastnode[x] >= unit_first[p] && lastnode[x] <= p && reusable(g, pinned, skip, last, offset, x, v)) return x;
+      }
+    }
     return -1;
+  }
+  if (n->inplace <= 0 || n->inplace > n->n_in) return -1;
+  int x = n->in[n->inplace - 1];
+  if (lastnode[x] != p || !reusable(g, pinned, skip, last, offset, x, v)) return -1;
   for (int k = 0; k < n->n_in; k++) /* x must not be read through another operand slot after v is written */
     if (k != n->inplace - 1 && n->in[k] == x) return -1;
   return x;
@@ -140,7 +159,7 @@ bool kn_memplan_build_fused(const kn_graph *g, const bool *pinned, const bool *s
       int v = by_first[k];
       if (first[v] != step) continue;
       int64_t sz = kn_memplan_bytes(&g->vals[v], align);
-      int x = inplace_source(g, pinned, skip, lastnode, last, mp->offset, v);
+      int x = inplace_source(g, pinned, skip, unit_first, unit_last, lastnode, last, mp->offset, v);
       if (x >= 0) { /* takes over x's block: x is dead once its last reader (v's node) ran */
         mp->offset[v] = mp->offset[x];
         arena_rename(&a, x, v);

@@ -20,7 +20,10 @@
  *             the unit's outputs are placed when it starts and what it reads is freed when it ends,
  *             so a value read by one member never shares memory with a value another member writes.
  * Both planners honour kn_node.inplace (output 0 takes input k-1's block when that input is read
- * for the last time by this node, has the same size and is not pinned).
+ * for the last time by this node, has the same shape and is not pinned). In a multi-node unit,
+ * which must compute element by element at equal indices (a fused sweep), output 0 of a member
+ * may take the block of any same-shape value read in the unit whose readers all come at or
+ * before that member.
  */
 #ifndef KN_MEMPLAN_H
 #define KN_MEMPLAN_H

@@ -30,7 +30,8 @@ typedef struct cg_case {
   float scalar[CG_MAX_VALS];    /* CG_SCALAR inputs: every element */
   bool keep_grads;
   bool no_export;               /* only outputs, loss, gradients come back: internal values of fused
-                                   kernel groups need no memory (tests of cpu_fuse.c) */
+                                   kernel groups need no memory (tests of cpu_fuse.c); and fusion
+                                   also on tiny planes (kn_cpu_options.fuse_min_plane = 1) */
   int steps;                    /* steps, each from the interpreter's state (step input + 1 each) */
   double tol;
   bool perturb;                 /* self-test: corrupt one result element, so the check must fail */

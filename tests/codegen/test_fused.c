@@ -48,6 +48,7 @@ static kn_cpu_entry_stats compile_stats(kn_graph *g, bool no_fuse) {
   o.opt_level = 0;
   o.keep_grads = true;
   o.no_fuse = no_fuse;
+  o.fuse_min_plane = 1; /* the tiny models' planes are small */
   kn_diag d;
   kn_diag_init(&d);
   kn_cpu_entry e = {"forward", g};

@@ -33,6 +33,7 @@ typedef struct kn_cpu_options {
   bool keep_grads;      /* gradients of parameters stay live to the end and are exported */
   bool export_all;      /* every activation is exported (tests) */
   bool no_fuse;         /* ignore kernel groups: one call per node (tests, measurements) */
+  int fuse_min_plane;   /* smallest H*W fused with per-channel/plane structure; 0 = 256 (tests: 1) */
 } kn_cpu_options;
 
 typedef struct kn_cpu_entry {

@@ -18,6 +18,9 @@
 #include "pass_util.h"
 #include "util.h"
 
+/* Default smallest H*W of a plane for a structured sweep (see build_run). */
+#define KN_FMINPLANE 256
+
 typedef struct {
   const kn_graph *g;
   const bool *pinned;
@@ -29,6 +32,7 @@ typedef struct {
   int term[3 * KN_FMAXOPS], n_term; /* outputs written at the end of a channel/plane */
   kn_shape space;
   bool structured, channel, pool;
+  int64_t min_plane;
 } kn_fbuild;
 
 static bool in_run(const kn_fbuild *f, int node) {
@@ -222,6 +226,9 @@ static bool build_run(kn_fbuild *f) {
   if (f->structured) {
     if (s.rank != 4) return false;
     N = s.d[0], C = s.d[1], HW = s.d[2] * s.d[3];
+    /* Tiles are parts of one plane: on small planes the per-tile work of the generic sweep costs
+     * more than the traffic it saves, and the single-op kernels are faster. */
+    if (HW < f->min_plane) return false;
   }
   double *p = f->prog;
   p[KN_FP_N] = (double)N, p[KN_FP_C] = (double)C, p[KN_FP_HW] = (double)HW;
@@ -241,11 +248,12 @@ static bool build_run(kn_fbuild *f) {
 
 /* Plans the longest prefix (>= 2 nodes) of nodes[0, len) that is one sweep; returns its length
  * (0 when none). */
-static int plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, const int *nodes, int len) {
+static int plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, int64_t min_plane, const int *nodes,
+                    int len) {
   kn_fbuild *f = kn_xcalloc(1, sizeof *f);
   for (; len >= 2; len--) {
     memset(f, 0, sizeof *f);
-    f->g = g, f->pinned = pinned, f->nodes = nodes, f->len = len;
+    f->g = g, f->pinned = pinned, f->nodes = nodes, f->len = len, f->min_plane = min_plane;
     if (build_run(f)) break;
   }
   if (len < 2) {
@@ -276,7 +284,7 @@ static int plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, con
   return len;
 }
 
-void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, kn_fuse_plan *fp) {
+void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, int min_plane, kn_fuse_plan *fp) {
   memset(fp, 0, sizeof *fp);
   int nn = g->n_nodes ? g->n_nodes : 1;
   fp->skip = kn_xcalloc((size_t)(g->n_vals ? g->n_vals : 1), sizeof *fp->skip);
@@ -298,7 +306,7 @@ void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, kn_fuse
         j++;
         continue;
       }
-      int got = e - j >= 2 ? plan_run(fp, g, pinned, K->nodes + j, e - j) : 0;
+      int got = e - j >= 2 ? plan_run(fp, g, pinned, min_plane > 0 ? min_plane : KN_FMINPLANE, K->nodes + j, e - j) : 0;
       j += got ? got : 1; /* the rest of the run may still form a sweep */
     }
     if (fp->n_runs == runs0) {

@@ -85,8 +85,9 @@ typedef struct kn_fuse_plan {
   int groups_fused, groups_fallback, fused_nodes, internal;
 } kn_fuse_plan;
 
-/* enable false: every node alone, no value skipped. */
-void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, kn_fuse_plan *fp);
+/* enable false: every node alone, no value skipped. min_plane: smallest H*W of a sweep with
+ * per-channel or per-plane structure (0: the default, 256). */
+void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, int min_plane, kn_fuse_plan *fp);
 void kn_cg_fuse_free(kn_fuse_plan *fp);
 void kn_cg_lower_run(kn_cg *cg, const kn_fuse_run *r);
 /* Lowers cg->g kernel by kernel (kernel_groups.h order): each kernel becomes one internal function

@@ -100,7 +100,7 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
                 (o->export_all && g->vals[v].kind == KN_VAL_ACT);
   }
   kn_fuse_plan fp;
-  kn_cg_fuse_plan(g, pinned, !o->no_fuse, &fp);
+  kn_cg_fuse_plan(g, pinned, !o->no_fuse, o->fuse_min_plane, &fp);
   kn_memplan mp;
   KN_ASSERT(kn_memplan_build_fused(g, pinned, fp.skip, fp.unit_first, fp.unit_last, KN_MEMPLAN_ALIGN, &mp));
   char *fname = kn_fmt("kn_model_%s", e->name);
