@@ -71,6 +71,15 @@ static bool reusable(const kn_graph *g, const bool *pinned, const bool *skip, co
          offset[x] >= 0 && last[x] >= 0 && x != v && kn_shape_eq(xv->shape, g->vals[v].shape);
 }
 
+/* Whether nodes [a, b] hold a conv2d: such a unit is a conv epilogue, which reads the conv's input
+ * everywhere and writes the raw conv tile into the output before reading the residual at the same
+ * place, so no output of it may take the block of anything it reads. */
+static bool has_conv(const kn_graph *g, int a, int b) {
+  for (int i = a; i <= b; i++)
+    if (!g->nodes[i].dead && g->nodes[i].op == KN_OP_CONV2D) return true;
+  return false;
+}
+
 /* The value whose block v may take; -1 if none. A lone node: per its kn_node.inplace hint (input
  * k-1, read for the last time by it). A node of a multi-node unit (a fused sweep, which runs
  * element by element at equal indices): any same-shape value read inside the unit whose readers
@@ -82,6 +91,7 @@ static int inplace_source(const kn_graph *g, const bool *pinned, const bool *ski
   const kn_node *n = &g->nodes[p];
   if (n->out[0] != v) return -1;
   if (unit_first && unit_first[p] != unit_last[p]) {
+    if (has_conv(g, unit_first[p], unit_last[p])) return -1;
     for (int i = unit_first[p]; i <= p; i++) {
       const kn_node *r = &g->nodes[i];
       if (r->dead) continue;

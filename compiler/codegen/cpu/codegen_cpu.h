@@ -46,6 +46,7 @@ typedef struct kn_cpu_entry_stats {
   int nodes, calls, parallel_calls;
   int kernel_fns; /* one function per kernel (kn_kernels_count of the graph), called by the entry */
   int fused_runs, fused_nodes, internal_values; /* kernel groups honoured (cpu_fuse.c) */
+  int conv_epilogues;                           /* of fused_runs: conv epilogues (cpu_conv_ep.c) */
 } kn_cpu_entry_stats;
 
 typedef struct kn_cpu_stats {

@@ -265,6 +265,7 @@ static int plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, int
   kn_fuse_run *R = &fp->runs[r];
   R->first = nodes[0];
   R->n_nodes = len;
+  R->conv_ep = false;
   R->n_prog = KN_FP_OPS + len * KN_FOPSZ;
   R->prog = kn_xmalloc((size_t)R->n_prog * sizeof *R->prog);
   memcpy(R->prog, f->prog, (size_t)R->n_prog * sizeof *R->prog);
@@ -300,6 +301,11 @@ void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, int min
     if (K->n_nodes < 2) continue;
     int runs0 = fp->n_runs;
     for (int j = 0; j < K->n_nodes;) {
+      int ep = kn_cg_conv_ep_plan(fp, g, pinned, K->nodes + j, K->n_nodes - j);
+      if (ep) {
+        j += ep;
+        continue;
+      }
       int e = j;
       while (e < K->n_nodes && sweep_op(g->nodes[K->nodes[e]].op)) e++;
       if (e == j) { /* not a sweep op: a call of its own */
@@ -386,6 +392,7 @@ int kn_cg_lower_kernels(kn_cg *cg, const kn_fuse_plan *fp) {
     for (int j = 0; j < K->n_nodes; j++) {
       int i = K->nodes[j], r = fp->run_of[i];
       if (r < 0) kn_cg_lower_node(cg, &g->nodes[i]);
+      else if (fp->runs[r].first == i && fp->runs[r].conv_ep) kn_cg_lower_conv_ep(cg, &fp->runs[r]);
       else if (fp->runs[r].first == i) kn_cg_lower_run(cg, &fp->runs[r]);
     }
     LLVMBuildRetVoid(cg->b);

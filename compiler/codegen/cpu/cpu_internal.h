@@ -74,6 +74,7 @@ typedef struct kn_fuse_run {
   int n_prog;
   int vals[KN_CG_MAXPTR], n_vals;
   int64_t items;
+  bool conv_ep;        /* a conv epilogue (cpu_conv_ep.c): prog = kn_k_conv2d_ep's constants */
 } kn_fuse_run;
 
 typedef struct kn_fuse_plan {
@@ -82,7 +83,7 @@ typedef struct kn_fuse_plan {
   int *unit_first, *unit_last;   /* per node, for kn_memplan_build_fused */
   kn_fuse_run *runs;
   int n_runs;
-  int groups_fused, groups_fallback, fused_nodes, internal;
+  int groups_fused, groups_fallback, fused_nodes, internal, conv_eps;
 } kn_fuse_plan;
 
 /* enable false: every node alone, no value skipped. min_plane: smallest H*W of a sweep with
@@ -94,6 +95,11 @@ void kn_cg_lower_run(kn_cg *cg, const kn_fuse_run *r);
  * kn_kern<i>(persist, work) holding its calls (sweeps per fp, other nodes one call each), called
  * once from the entry at cg->b. Returns the number of kernel functions. */
 int kn_cg_lower_kernels(kn_cg *cg, const kn_fuse_plan *fp);
+
+/* cpu_conv_ep.c: plans a conv epilogue run at nodes[0] (a group's nodes from there, len of them);
+ * returns the nodes it covers (0: none, nodes[0] is then lowered as usual). */
+int kn_cg_conv_ep_plan(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, const int *nodes, int len);
+void kn_cg_lower_conv_ep(kn_cg *cg, const kn_fuse_run *r);
 
 /* cpu_module.c: read access for the header writer */
 const char *kn_cpu_module_name(const kn_cpu_module *m);

@@ -5,6 +5,8 @@
  *   grad input   dx = col2im(W_g^T * dy_n,g); 1x1 stride-1 unpadded convs write dx directly.
  * Work items follow kn_kernels.h. Compiled to bitcode and specialised per node by the compiler.
  */
+#include <math.h>
+
 #include "gemm.h"
 
 typedef struct {
@@ -69,6 +71,43 @@ KN_INLINE void kn_pack_im2col(const float *xg, int64_t r0, int64_t kc, int64_t p
   }
 }
 
+/* Epilogue of the forward conv (kn_k_conv2d_ep): on each output row piece of a tile, while it is
+ * in cache, y = relu2(relu1(bn(conv + bias)) + res) with each step optional; bn is eval-mode
+ * (per-channel scale/shift from gamma, beta, running mean and variance, as kn_k_batchnorm2d). */
+typedef struct {
+  const float *gamma, *beta, *rm, *rv, *res; /* gamma 0: no BN; res 0: no residual add */
+  const float *y;                            /* the output: res is read at d - y */
+  double eps;
+  int64_t relu1, relu2;
+} kn_conv_ep;
+
+/* Row piece d[0 .. len) of the output, of output channel co. */
+KN_INLINE void kn_conv_ep_row(const kn_conv_ep *e, int64_t co, float *d, int64_t len) {
+  if (!e) return;
+  float sc = 1.0f, sh = 0.0f;
+  if (e->gamma) {
+    double is = 1.0 / sqrt((double)e->rv[co] + e->eps);
+    sc = (float)(e->gamma[co] * is);
+    sh = (float)(e->beta[co] - (double)e->rm[co] * e->gamma[co] * is);
+  }
+  const float *r = e->res ? e->res + (d - e->y) : 0;
+  float lo1 = e->relu1 ? 0.0f : -INFINITY, lo2 = e->relu2 ? 0.0f : -INFINITY;
+  if (r) {
+    KN_SIMD
+    for (int64_t j = 0; j < len; j++) {
+      float v = d[j] * sc + sh;
+      v = (v > lo1 ? v : lo1) + r[j];
+      d[j] = v > lo2 ? v : lo2;
+    }
+  } else {
+    KN_SIMD
+    for (int64_t j = 0; j < len; j++) {
+      float v = d[j] * sc + sh;
+      d[j] = v > lo1 ? v : lo1;
+    }
+  }
+}
+
 /* Stride-1 forward on a zero-padded copy of the input rows a tile needs. In padded-width pixel
  * coordinates q = oy * Wp + ox (Wp = W + 2 pw) every im2col row is one contiguous run
  * xp[q + ky*dh*Wp + kx*dw], so packing is plain copies; the columns ox >= OW are computed and
@@ -84,7 +123,7 @@ KN_INLINE int kn_conv_padded_ok(int64_t cig, kn_geom g, int64_t OH) {
 /* Tile qt of one image group: Y[i * P + p] for the mm output channels of A. */
 KN_INLINE void kn_conv_fwd_padded(const float *xg, const float *A, const float *bias, int64_t K, int64_t mm,
                                   int64_t qt, int64_t cig, kn_geom g, int64_t OH, float *Y, int64_t P, float *Bp,
-                                  float *xp, float *T) {
+                                  float *xp, float *T, const kn_conv_ep *ep, int64_t co0) {
   int64_t Wp = g.W + 2 * g.pw, OW = g.OW, Q = OH * Wp - (Wp - OW), q0 = qt * KN_NC;
   if (q0 >= Q) return;
   int64_t nq = Q - q0 < KN_NC ? Q - q0 : KN_NC, ns = kn_cdiv(nq, KN_NR), oy0 = q0 / Wp, oy1 = (q0 + nq - 1) / Wp;
@@ -126,17 +165,17 @@ KN_INLINE void kn_conv_fwd_padded(const float *xg, const float *A, const float *
       kn_copyf(d, T + i * KN_NC + (q - q0), valid);
       if (bias)
         for (int64_t j = 0; j < valid; j++) d[j] += bias[i];
+      kn_conv_ep_row(ep, co0 + i, d, valid);
     }
     q += len;
   }
 }
 
-/* p: x[N,Ci,H,W], w[Co,Ci/G,kh,kw], (b[Co]), y[N,Co,OH,OW]. Items: kn_conv_fwd_items. */
-void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H, int64_t W,
-                 int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
-                 int64_t pw, int64_t dh, int64_t dw, int64_t G, int64_t has_bias) {
-  const float *x = p[0], *w = p[1], *b = has_bias ? p[2] : 0;
-  float *y = p[2 + has_bias];
+/* The forward conv over items [begin, end) with an optional epilogue (ep may be 0). */
+KN_INLINE void kn_conv_fwd(const float *x, const float *w, const float *b, float *y, const kn_conv_ep *ep,
+                           int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t Co,
+                           int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
+                           int64_t pw, int64_t dh, int64_t dw, int64_t G) {
   kn_geom geo = {H, W, OW, kh, kw, sh, sw, ph, pw, dh, dw};
   int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw, np = kn_cdiv(P, KN_NC);
   int64_t mc = kn_gemm_mc(cog, N * G * np), nm = kn_cdiv(cog, mc);
@@ -151,8 +190,9 @@ void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t 
     int64_t mm = cog - i0 < mc ? cog - i0 : mc, nn = P - p0 < KN_NC ? P - p0 : KN_NC;
     const float *xg = x + (n * Ci + g * cig) * H * W, *A = w + (g * cog + i0) * K;
     float *C = y + (n * Co + g * cog + i0) * P + p0;
+    int64_t co0 = g * cog + i0;
     if (padded) {
-      kn_conv_fwd_padded(xg, A, b ? b + g * cog + i0 : 0, K, mm, pt, cig, geo, OH, C - p0, P, Bp, xp, T);
+      kn_conv_fwd_padded(xg, A, b ? b + co0 : 0, K, mm, pt, cig, geo, OH, C - p0, P, Bp, xp, T, ep, co0);
       continue;
     }
     for (int64_t r0 = 0; r0 < K; r0 += KN_KC) {
@@ -160,12 +200,37 @@ void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t 
       kn_pack_im2col(xg, r0, kc, p0, nn, geo, Bp);
       kn_gemm_panel(mm, nn, kc, A + r0, K, 1, Bp, C, P, r0 > 0);
     }
-    if (b)
-      for (int64_t i = 0; i < mm; i++) {
-        float bi = b[g * cog + i0 + i];
+    for (int64_t i = 0; i < mm && (b || ep); i++) {
+      if (b) {
+        float bi = b[co0 + i];
         for (int64_t j = 0; j < nn; j++) C[i * P + j] += bi;
       }
+      kn_conv_ep_row(ep, co0 + i, C + i * P, nn);
+    }
   }
+}
+
+/* p: x[N,Ci,H,W], w[Co,Ci/G,kh,kw], (b[Co]), y[N,Co,OH,OW]. Items: kn_conv_fwd_items. */
+void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H, int64_t W,
+                 int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
+                 int64_t pw, int64_t dh, int64_t dw, int64_t G, int64_t has_bias) {
+  kn_conv_fwd(p[0], p[1], has_bias ? p[2] : 0, p[2 + has_bias], 0, begin, end, N, Ci, H, W, Co, OH, OW, kh, kw,
+              sh, sw, ph, pw, dh, dw, G);
+}
+
+/* kn_k_conv2d with an epilogue (kn_conv_ep). p: x, w, (b if has_bias), (gamma, beta, running mean,
+ * running var if has_bn), (res[N,Co,OH,OW] if has_res), y. Items: kn_conv_fwd_items. */
+void kn_k_conv2d_ep(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H, int64_t W,
+                    int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
+                    int64_t pw, int64_t dh, int64_t dw, int64_t G, int64_t has_bias, int64_t has_bn, double eps,
+                    int64_t relu1, int64_t has_res, int64_t relu2) {
+  int k = 2 + (int)has_bias;
+  float *y = p[k + 4 * (has_bn != 0) + (has_res != 0)];
+  kn_conv_ep ep = {0, 0, 0, 0, 0, y, eps, relu1, relu2};
+  if (has_bn) ep.gamma = p[k], ep.beta = p[k + 1], ep.rm = p[k + 2], ep.rv = p[k + 3], k += 4;
+  if (has_res) ep.res = p[k++];
+  kn_conv_fwd(p[0], p[1], has_bias ? p[2] : 0, y, &ep, begin, end, N, Ci, H, W, Co, OH, OW, kh, kw, sh, sw, ph,
+              pw, dh, dw, G);
 }
 
 /* p: dy[N,Co,OH,OW], x[N,Ci,H,W], dw[Co,Ci/G,kh,kw]. Items: kn_conv_gw_items, (g, tap tile).
