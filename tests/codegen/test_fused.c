@@ -5,7 +5,10 @@
  * exported, so they get no memory and a wrong "internal" decision cannot be hidden by an export.
  * Also: one kernel function per kernel (kn_kernels_count), the emitted calls equal the unfused calls minus what the sweeps merged, every model has
  * fused sweeps and internal values, and a -O0 graph (no groups) compiles to exactly the same calls.
- * Usage: test_codegen_fused DIR MODEL_tiny.yaml
+ * `--conv-ep`: a conv->bn->relu->conv->bn->add->relu net: at -O2 inference each conv and its chain
+ * is one kn_k_conv2d_ep call (cpu_conv_ep.c, counted by the stats) matching the interpreter; at -O0
+ * none; in training (batch-statistics BN) none, and still matching.
+ * Usage: test_codegen_fused DIR MODEL_tiny.yaml | test_codegen_fused --conv-ep
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,7 +142,84 @@ static void check_model(const char *path) {
   kn_diag_free(&d);
 }
 
+static const char conv_ep_spec[] =
+    "name: conv_ep\n"
+    "layers:\n"
+    "  - conv2d: {out_channels: 8, kernel: 3, padding: 1}\n"
+    "  - batchnorm2d:\n"
+    "  - relu:\n"
+    "    name: r0\n"
+    "  - conv2d: {out_channels: 8, kernel: 3, padding: 1, bias: true}\n"
+    "  - batchnorm2d:\n"
+    "  - relu\n"
+    "  - conv2d: {out_channels: 8, kernel: 1}\n"
+    "  - batchnorm2d:\n"
+    "    name: b2\n"
+    "  - add:\n"
+    "    inputs: [b2, r0]\n"
+    "  - relu\n"
+    "  - global_avgpool\n"
+    "  - linear: {out_features: 10, bias: true}\n"
+    "  - log_softmax\n"
+    "train:\n"
+    "  optimizer: {type: sgd, lr: 0.01, momentum: 0.9}\n"
+    "  batch_size: 2\n"
+    "  epochs: 1\n"
+    "  input_size: 12\n";
+
+/* Compiles and checks g against the interpreter; returns its conv epilogue count (-1: failed). */
+static int conv_ep_case(kn_graph *g, int level, kn_pipeline_mode mode, int steps, const char *what) {
+  if (!run_passes(g, level, mode)) return -1;
+  kn_cpu_entry_stats st = compile_stats(g, false), u = compile_stats(g, true);
+  printf("%s: %d conv epilogues, %d sweeps over %d nodes, calls %d (unfused %d)\n", what, st.conv_epilogues,
+         st.fused_runs, st.fused_nodes, st.calls, u.calls);
+  if (st.calls != u.calls - (st.fused_nodes - st.fused_runs)) return -1;
+  cg_case c;
+  cg_begin(&c, g);
+  setup(&c, c.g);
+  if (steps > 0) { /* training; else cg_begin's defaults: one forward run */
+    c.keep_grads = true;
+    c.steps = steps;
+  }
+  bool ok = cg_check(&c, what);
+  cg_end(&c);
+  return ok ? st.conv_epilogues : -1;
+}
+
+static void check_conv_ep(void) {
+  kn_diag d;
+  kn_diag_init(&d);
+  kn_spec_options so = {0};
+  kn_spec *s = kn_spec_load_string("conv_ep.yaml", conv_ep_spec, &so, &d);
+  if (!s) {
+    kn_diag_print(&d, stdout);
+    result(false, "conv_ep spec");
+    kn_diag_free(&d);
+    return;
+  }
+  kn_graph *g = kn_cpu_inference_graph(s->graph);
+  result(conv_ep_case(g, 2, KN_PIPELINE_INFER, 0, "conv_ep -O2 inference") == 3,
+         "conv_ep -O2 inference: 3 conv epilogues (bn+relu, bias+bn+relu, bn+add+relu), interpreter equal");
+  kn_graph_dispose(g);
+  g = kn_cpu_inference_graph(s->graph);
+  result(conv_ep_case(g, 0, KN_PIPELINE_INFER, 0, "conv_ep -O0 inference") == 0, "conv_ep -O0: no conv epilogue");
+  kn_graph_dispose(g);
+  g = kn_graph_clone(s->graph);
+  bool ok = kn_autodiff(g, &s->train, NULL, &d);
+  if (!ok) kn_diag_print(&d, stdout);
+  result(ok && conv_ep_case(g, 2, KN_PIPELINE_TRAIN, 3, "conv_ep -O2 training, 3 steps") == 0,
+         "conv_ep -O2 training: no conv epilogue (batch statistics), interpreter equal");
+  kn_graph_dispose(g);
+  kn_spec_dispose(s);
+  kn_diag_free(&d);
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "--conv-ep")) {
+    check_conv_ep();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+  }
   if (argc < 3) {
     fprintf(stderr, "usage: test_codegen_fused DIR MODEL_tiny.yaml\n");
     return 2;
