@@ -266,8 +266,8 @@ void kn_cpu_print_stats(const kn_cpu_module *m, FILE *f) {
             e->naive_size ? 100.0 * (double)e->work_size / (double)e->naive_size : 0.0, (long long)e->peak_live,
             e->nodes, e->calls, e->parallel_calls);
     if (e->fused_runs)
-      fprintf(f, "    fused: %d sweeps (%d of them conv epilogues) over %d nodes, %d internal values without a slot\n",
-              e->fused_runs, e->conv_epilogues, e->fused_nodes, e->internal_values);
+      fprintf(f, "    fused: %d sweeps and %d conv epilogues over %d nodes, %d internal values without a slot\n",
+              e->fused_runs - e->conv_epilogues, e->conv_epilogues, e->fused_nodes, e->internal_values);
   }
   fprintf(f, "  specialised kernels %d\n  time: lower %.0f ms, optimise %.0f ms\n", s->kernels, s->ms_lower, s->ms_opt);
 }
