@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "autodiff.h"
+#include "cli.h"
 #include "codegen_cpu.h"
 #include "ptx.h"
 #include "diag.h"
@@ -15,8 +16,6 @@
 #include "spec.h"
 #include "util.h"
 
-int kn_cli_spec_option(const char *cmd, int argc, char **argv, int *i, kn_spec_options *o);
-kn_spec *kn_cli_load_spec(const char *file, const kn_spec_options *o);
 
 static void usage(FILE *f) {
   fputs("usage: kiln compile [options] FILE\n\n"
@@ -126,14 +125,8 @@ int kn_cmd_compile(int argc, char **argv) {
     else if (kn_pipeline_parse_arg(&po, a, &pd)) continue;
     else if ((r = kn_cli_spec_option("compile", argc, argv, &i, &so)) != 0) {
       if (r < 0) return KN_EXIT_USAGE;
-    } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "kiln compile: unknown or incomplete option '%s'\nRun 'kiln compile --help' for usage.\n", a);
+    } else if (!kn_cli_file_arg("compile", a, &file)) {
       return KN_EXIT_USAGE;
-    } else if (file) {
-      fprintf(stderr, "kiln compile: more than one FILE ('%s' and '%s')\n", file, a);
-      return KN_EXIT_USAGE;
-    } else {
-      file = a;
     }
   }
   if (strcmp(emit, "exe") && strcmp(emit, "obj") && strcmp(emit, "asm") && strcmp(emit, "llvm") && strcmp(emit, "bundle")) {
@@ -148,14 +141,7 @@ int kn_cmd_compile(int argc, char **argv) {
     fprintf(stderr, "kiln compile: unknown --entry '%s' (use both, forward or train)\n", which);
     return KN_EXIT_USAGE;
   }
-  bool bad_pass_flag = kn_diag_has_errors(&pd);
-  kn_diag_print(&pd, stderr);
-  kn_diag_free(&pd);
-  if (bad_pass_flag) return KN_EXIT_USAGE;
-  if (!file) {
-    usage(stderr);
-    return KN_EXIT_USAGE;
-  }
+  if (!kn_cli_args_ok(&pd, file, usage)) return KN_EXIT_USAGE;
   kn_spec *s = kn_cli_load_spec(file, &so);
   if (!s) return KN_EXIT_USER;
   kn_diag d;
