@@ -151,7 +151,7 @@ int kn_cmd_compile(int argc, char **argv) {
   kn_graph *infer = NULL, *train = NULL;
   int rc = KN_EXIT_OK;
   if (strcmp(which, "train")) {
-    infer = kn_cpu_inference_graph(s->graph);
+    infer = kn_graph_inference_clone(s->graph);
     if (!kn_pipeline_run(infer, &po, KN_PIPELINE_INFER, stderr, &d)) rc = KN_EXIT_INTERNAL;
     entries[ne++] = (kn_cpu_entry){"forward", infer};
   }

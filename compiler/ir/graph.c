@@ -61,6 +61,16 @@ kn_graph *kn_graph_clone(const kn_graph *g) {
   return c;
 }
 
+kn_graph *kn_graph_inference_clone(const kn_graph *fwd) {
+  kn_graph *g = kn_graph_clone(fwd);
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i].op == KN_OP_NLL_LOSS) g->nodes[i].dead = true;
+  g->loss = -1;
+  g->labels = -1;
+  kn_graph_compact(g);
+  return g;
+}
+
 int kn_graph_add_value(kn_graph *g, const char *name, kn_value_kind kind, kn_dtype dt, kn_shape s) {
   if (g->n_vals == g->cap_vals) {
     g->cap_vals = g->cap_vals ? 2 * g->cap_vals : 64;

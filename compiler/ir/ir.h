@@ -176,6 +176,9 @@ typedef struct kn_graph {
 kn_graph *kn_graph_create(const char *name);
 void kn_graph_dispose(kn_graph *g);
 kn_graph *kn_graph_clone(const kn_graph *g);
+/* The inference graph of a spec's forward graph: a clone without the loss and the labels
+ * (BatchNorm stays in eval mode, as the spec emits it). Caller disposes. */
+kn_graph *kn_graph_inference_clone(const kn_graph *fwd);
 
 int kn_graph_add_value(kn_graph *g, const char *name, kn_value_kind kind, kn_dtype dt, kn_shape s);
 int kn_graph_add_input(kn_graph *g, const char *name, kn_dtype dt, kn_shape s);

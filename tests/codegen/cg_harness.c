@@ -212,3 +212,15 @@ bool cg_check(cg_case *c, const char *what) {
   free(exe);
   return ok;
 }
+
+void cg_setup_model_inputs(cg_case *c, const kn_graph *g) {
+  if (g->labels >= 0 && g->output >= 0) c->label_k[g->labels] = (int)g->vals[g->output].shape.d[1];
+  if (g->lr >= 0) {
+    c->gen[g->lr] = CG_SCALAR;
+    c->scalar[g->lr] = 0.05f;
+  }
+  if (g->step >= 0) {
+    c->gen[g->step] = CG_SCALAR;
+    c->scalar[g->step] = 1;
+  }
+}

@@ -39,6 +39,8 @@ typedef struct cg_case {
 
 /* Copies g (and renames its values v<id>.<name>) so file names are unique. */
 void cg_begin(cg_case *c, const kn_graph *g);
+/* A model's well-known inputs: labels in [0, K), lr = 0.05 and step = 1 as scalars. */
+void cg_setup_model_inputs(cg_case *c, const kn_graph *g);
 bool cg_check(cg_case *c, const char *what);
 void cg_end(cg_case *c);
 

@@ -65,15 +65,7 @@ static kn_cpu_entry_stats compile_stats(kn_graph *g, bool no_fuse) {
 }
 
 static void setup(cg_case *c, const kn_graph *g) {
-  if (g->labels >= 0 && g->output >= 0) c->label_k[g->labels] = (int)g->vals[g->output].shape.d[1];
-  if (g->lr >= 0) {
-    c->gen[g->lr] = CG_SCALAR;
-    c->scalar[g->lr] = 0.05f;
-  }
-  if (g->step >= 0) {
-    c->gen[g->step] = CG_SCALAR;
-    c->scalar[g->step] = 1;
-  }
+  cg_setup_model_inputs(c, g);
   c->no_export = true;
 }
 
@@ -103,13 +95,13 @@ static void check_model(const char *path) {
     return;
   }
   /* -O0: no groups, so fusion changes nothing. */
-  kn_graph *plain = kn_cpu_inference_graph(s->graph);
+  kn_graph *plain = kn_graph_inference_clone(s->graph);
   kn_cpu_entry_stats a = compile_stats(plain, false), b = compile_stats(plain, true);
   snprintf(what, sizeof what, "%s: -O0 graph: same calls with and without fusion (%d, %d)", path, a.calls, b.calls);
   result(a.calls == b.calls && a.fused_runs == 0 && a.work_size <= b.work_size, what);
   kn_graph_dispose(plain);
 
-  kn_graph *infer = kn_cpu_inference_graph(s->graph);
+  kn_graph *infer = kn_graph_inference_clone(s->graph);
   if (run_passes(infer, 2, KN_PIPELINE_INFER)) {
     snprintf(what, sizeof what, "%s: -O2 inference", path);
     check_calls(infer, what);
@@ -197,11 +189,11 @@ static void check_conv_ep(void) {
     kn_diag_free(&d);
     return;
   }
-  kn_graph *g = kn_cpu_inference_graph(s->graph);
+  kn_graph *g = kn_graph_inference_clone(s->graph);
   result(conv_ep_case(g, 2, KN_PIPELINE_INFER, 0, "conv_ep -O2 inference") == 3,
          "conv_ep -O2 inference: 3 conv epilogues (bn+relu, bias+bn+relu, bn+add+relu), interpreter equal");
   kn_graph_dispose(g);
-  g = kn_cpu_inference_graph(s->graph);
+  g = kn_graph_inference_clone(s->graph);
   result(conv_ep_case(g, 0, KN_PIPELINE_INFER, 0, "conv_ep -O0 inference") == 0, "conv_ep -O0: no conv epilogue");
   kn_graph_dispose(g);
   g = kn_graph_clone(s->graph);

@@ -27,18 +27,6 @@ static void result(bool ok, const char *what) {
   }
 }
 
-static void setup(cg_case *c, const kn_graph *g) {
-  if (g->labels >= 0 && g->output >= 0) c->label_k[g->labels] = (int)g->vals[g->output].shape.d[1];
-  if (g->lr >= 0) {
-    c->gen[g->lr] = CG_SCALAR;
-    c->scalar[g->lr] = 0.05f;
-  }
-  if (g->step >= 0) {
-    c->gen[g->step] = CG_SCALAR;
-    c->scalar[g->step] = 1;
-  }
-}
-
 static void check_model(const char *path) {
   kn_diag d;
   kn_diag_init(&d);
@@ -53,10 +41,10 @@ static void check_model(const char *path) {
     return;
   }
   /* forward (inference) */
-  kn_graph *infer = kn_cpu_inference_graph(s->graph);
+  kn_graph *infer = kn_graph_inference_clone(s->graph);
   cg_case c;
   cg_begin(&c, infer);
-  setup(&c, c.g);
+  cg_setup_model_inputs(&c, c.g);
   snprintf(what, sizeof what, "%s: forward", path);
   result(cg_check(&c, what), what);
   cg_end(&c);
@@ -67,7 +55,7 @@ static void check_model(const char *path) {
   if (!ok) kn_diag_print(&d, stdout);
   if (ok) {
     cg_begin(&c, train);
-    setup(&c, c.g);
+    cg_setup_model_inputs(&c, c.g);
     c.keep_grads = true;
     c.steps = 3;
     snprintf(what, sizeof what, "%s: 3 training steps", path);

@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
     for (int mode = 0; mode < 2; mode++) {
       kn_graph *g[2];
       for (int k = 0; k < 2; k++) {
-        g[k] = mode == 0 ? pm_inference_graph(s->graph) : kn_graph_clone(s->graph);
+        g[k] = mode == 0 ? kn_graph_inference_clone(s->graph) : kn_graph_clone(s->graph);
         kn_diag_init(&d);
         if (mode == 1 && !kn_autodiff(g[k], &s->train, NULL, &d)) rc = 1;
         kn_diag_print(&d, stderr);

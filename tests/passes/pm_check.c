@@ -10,16 +10,6 @@
 
 KN_CHECK_COUNTERS;
 
-kn_graph *pm_inference_graph(const kn_graph *fwd) {
-  kn_graph *g = kn_graph_clone(fwd);
-  for (int i = 0; i < g->n_nodes; i++)
-    if (g->nodes[i].op == KN_OP_NLL_LOSS) g->nodes[i].dead = true;
-  g->loss = -1;
-  g->labels = -1;
-  kn_graph_compact(g);
-  return g;
-}
-
 void pm_run(kn_graph *g, int o_level, int only, kn_pipeline_mode mode) {
   kn_pipeline_options o;
   kn_pipeline_options_init(&o);

@@ -11,8 +11,6 @@
 #define KN_CHECK_SHARED
 #include "kn_check.h"
 
-/* The inference graph of a spec's forward graph (nll_loss dropped), as `kiln compile` builds it. */
-kn_graph *pm_inference_graph(const kn_graph *fwd);
 /* Runs the pipeline at level `o_level` (or the single pass `only` when >= 0) with --verify-each;
  * counts a failed check when it fails. */
 void pm_run(kn_graph *g, int o_level, int only, kn_pipeline_mode mode);

@@ -103,7 +103,7 @@ static void feed(runner *r, int step, uint64_t seed) {
 static const double TOL = 1e-6;
 
 static void check_inference(const kn_graph *fwd, const char *model) {
-  kn_graph *g0 = pm_inference_graph(fwd), *g2 = pm_inference_graph(fwd);
+  kn_graph *g0 = kn_graph_inference_clone(fwd), *g2 = kn_graph_inference_clone(fwd);
   pm_run(g2, 2, -1, KN_PIPELINE_INFER);
   runner r[3];
   runner_init(&r[0], g0, false);

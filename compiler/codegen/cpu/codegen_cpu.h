@@ -78,10 +78,6 @@ void kn_cpu_module_dispose(kn_cpu_module *m);
  * descriptor (codegen/ptx/ptx_exe.c) uses it too, so both builds describe tensors alike. */
 int kn_cpu_value_role(const kn_graph *g, int v);
 
-/* The inference graph of a spec's forward graph: the loss and labels dropped (BatchNorm already
- * uses running statistics there). Caller disposes. */
-kn_graph *kn_cpu_inference_graph(const kn_graph *fwd);
-
 /* Links obj with the executable runtime (runtime/exe) using the system C compiler; the linker's
  * message becomes a diagnostic. */
 bool kn_cpu_link_exe(const char *obj, const char *out, kn_diag *d);

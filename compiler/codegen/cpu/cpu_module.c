@@ -288,16 +288,6 @@ void kn_cpu_module_dispose(kn_cpu_module *m) {
   free(m);
 }
 
-kn_graph *kn_cpu_inference_graph(const kn_graph *fwd) {
-  kn_graph *g = kn_graph_clone(fwd);
-  for (int i = 0; i < g->n_nodes; i++)
-    if (g->nodes[i].op == KN_OP_NLL_LOSS) g->nodes[i].dead = true;
-  g->loss = -1;
-  g->labels = -1;
-  kn_graph_compact(g);
-  return g;
-}
-
 /* Accessors for cpu_header.c. */
 const char *kn_cpu_module_name(const kn_cpu_module *m) { return m->name; }
 int kn_cpu_module_batch(const kn_cpu_module *m) { return m->batch; }
