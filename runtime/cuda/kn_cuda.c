@@ -58,7 +58,7 @@ static bool resolve(kn_cuda *cu, char *why, size_t n) {
   struct {
     void **slot;
     const char *name;
-    bool optional;
+    int optional; /* 1: may be absent; 2: the async group (kn_cuda_async_missing) */
   } syms[] = {
 #define KN_SYM(s, opt) {(void **)&cu->api.s, #s, opt}
       KN_SYM(cuInit, 0), KN_SYM(cuDeviceGetCount, 0), KN_SYM(cuDeviceGet, 0), KN_SYM(cuDeviceGetName, 0),
@@ -68,11 +68,14 @@ static bool resolve(kn_cuda *cu, char *why, size_t n) {
       KN_SYM(cuMemAlloc_v2, 0), KN_SYM(cuMemFree_v2, 0), KN_SYM(cuMemcpyHtoD_v2, 0),
       KN_SYM(cuMemcpyDtoH_v2, 0), KN_SYM(cuMemcpyHtoDAsync_v2, 0), KN_SYM(cuMemsetD8_v2, 0),
       KN_SYM(cuStreamCreate, 0), KN_SYM(cuStreamDestroy_v2, 0), KN_SYM(cuStreamSynchronize, 0),
-      KN_SYM(cuGetErrorName, 1),
+      KN_SYM(cuGetErrorName, 1), KN_SYM(cuMemAllocHost_v2, 2), KN_SYM(cuMemFreeHost, 2),
+      KN_SYM(cuMemcpyDtoDAsync_v2, 2), KN_SYM(cuEventCreate, 2), KN_SYM(cuEventDestroy_v2, 2),
+      KN_SYM(cuEventRecord, 2), KN_SYM(cuEventSynchronize, 2), KN_SYM(cuStreamWaitEvent, 2),
 #undef KN_SYM
   };
   for (size_t k = 0; k < sizeof syms / sizeof syms[0]; k++) {
     *syms[k].slot = dlsym(cu->lib, syms[k].name);
+    if (!*syms[k].slot && syms[k].optional == 2 && !cu->async_missing) cu->async_missing = syms[k].name;
     if (!*syms[k].slot && !syms[k].optional) {
       snprintf(why, n, "the CUDA driver lacks %s; it is too old or not the NVIDIA driver", syms[k].name);
       return false;
@@ -176,3 +179,4 @@ bool kn_cuda_download(kn_cuda *cu, void *dst, kn_cu_deviceptr src, size_t bytes)
 }
 bool kn_cuda_zero(kn_cuda *cu, kn_cu_deviceptr p, size_t bytes) { return !bytes || KN_CU(cu, cuMemsetD8_v2, p, 0, bytes); }
 bool kn_cuda_sync(kn_cuda *cu) { return KN_CU(cu, cuStreamSynchronize, cu->stream); }
+const char *kn_cuda_async_missing(const kn_cuda *cu) { return cu->async_missing; }

@@ -57,6 +57,16 @@ typedef struct kn_cuda_api {
   kn_cu_result (*cuStreamDestroy_v2)(kn_cu_handle);
   kn_cu_result (*cuStreamSynchronize)(kn_cu_handle);
   kn_cu_result (*cuGetErrorName)(kn_cu_result, const char **); /* optional */
+  /* Optional as a group (kn_cuda_async_missing): pinned host memory, events and a second stream,
+   * for prefetching the next batch (kn_gpu_model.c). Every NVIDIA driver since CUDA 4 has them. */
+  kn_cu_result (*cuMemAllocHost_v2)(void **, size_t);
+  kn_cu_result (*cuMemFreeHost)(void *);
+  kn_cu_result (*cuMemcpyDtoDAsync_v2)(kn_cu_deviceptr, kn_cu_deviceptr, size_t, kn_cu_handle);
+  kn_cu_result (*cuEventCreate)(kn_cu_handle *, unsigned);
+  kn_cu_result (*cuEventDestroy_v2)(kn_cu_handle);
+  kn_cu_result (*cuEventRecord)(kn_cu_handle, kn_cu_handle);
+  kn_cu_result (*cuEventSynchronize)(kn_cu_handle);
+  kn_cu_result (*cuStreamWaitEvent)(kn_cu_handle, kn_cu_handle, unsigned);
 } kn_cuda_api;
 
 typedef struct kn_cuda {
@@ -68,6 +78,7 @@ typedef struct kn_cuda {
   char name[128];       /* device name */
   int sm_major, sm_minor;
   char error[256];      /* last failure, "" if none */
+  const char *async_missing; /* the first absent function of the optional async group, or NULL */
 } kn_cuda;
 
 /* Loads the driver, picks `device`, makes its primary context current and creates a stream.
@@ -92,6 +103,9 @@ bool kn_cuda_upload_async(kn_cuda *cu, kn_cu_deviceptr dst, const void *src, siz
 bool kn_cuda_download(kn_cuda *cu, void *dst, kn_cu_deviceptr src, size_t bytes);
 bool kn_cuda_zero(kn_cuda *cu, kn_cu_deviceptr p, size_t bytes);
 bool kn_cuda_sync(kn_cuda *cu);
+/* The optional async group (pinned memory, events, cuStreamWaitEvent, cuMemcpyDtoDAsync): NULL
+ * when the driver has all of it, else the name of the first function it lacks. */
+const char *kn_cuda_async_missing(const kn_cuda *cu);
 /* True when r is 0; else sets cu->error to "<what>: <CUDA error name> (<r>)" and returns false. */
 bool kn_cuda_check(kn_cuda *cu, const char *what, kn_cu_result r);
 

@@ -1,6 +1,7 @@
 /* kn_gpu_model.c — runs the entry points of a `--target=cuda` executable on the GPU and gives the
  * runtime its device hooks (kn_model_device, kilnrt.h). See kn_gpu_model.h. One device per
- * process: the state below is global, like the model descriptor it serves. */
+ * process: the state below is global, like the model descriptor it serves. The prefetch hook
+ * (kn_model_prefetch: staging the next batch on a second stream) is kn_gpu_prefetch.c. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "kilnrt.h"
 #include "kn_cuda.h"
 #include "kn_gpu_model.h"
+#include "kn_gpu_prefetch.h"
 
 #define KN_GPU_MAX_ENTRIES 8
 
@@ -23,15 +25,19 @@ static struct {
   uint8_t *host_persist;  /* the host region the device copy belongs to */
   bool host_newer;        /* host wrote persist since the last upload */
   bool device_newer;      /* a training step changed the device copy since the last download */
+  int pending;            /* entry index + 1 of a call queued but not completed (staged inputs) */
+  uint8_t *pending_work;  /* its host work region */
 } g;
 
-static void die(void) {
+void kn_gpu_die(void) {
   fprintf(stderr, "error: CUDA: %s\n", g.cu ? g.cu->error : g.why);
   exit(1);
 }
+#define die kn_gpu_die
 
 static void close_device(void) {
   if (g.state != 1) return;
+  kn_gpu_prefetch_free(g.cu);
   for (int i = 0; i < KN_GPU_MAX_ENTRIES; i++) {
     if (g.module[i]) g.cu->api.cuModuleUnload(g.module[i]);
     free(g.fn[i]);
@@ -42,7 +48,7 @@ static void close_device(void) {
   memset(&g, 0, sizeof g);
 }
 
-static int dev_open(char *why, int why_len) {
+int kn_gpu_open(char *why, int why_len) {
   if (g.state == 0) {
     g.state = 2;
     g.rc = 1;
@@ -86,7 +92,35 @@ static void dev_report(const char *why) {
   else fprintf(stderr, "error: cannot use the CUDA device: %s\n", why);
 }
 
+kn_cuda *kn_gpu_cuda(void) { return g.state == 1 ? g.cu : NULL; }
+
+static bool is_input(int role) {
+  return role == KN_ROLE_INPUT || role == KN_ROLE_LABELS || role == KN_ROLE_LR || role == KN_ROLE_STEP ||
+         role == KN_ROLE_DATA;
+}
+bool kn_gpu_is_input(const kn_tensor_desc *t) { return is_input(t->role) && t->region == KN_REGION_WORK; }
+
+/* Waits for entry `index`'s launches, then copies its results (not its inputs) to the host. */
+static void complete(int index, uint8_t *work) {
+  const kn_entry_desc *me = &kn_model.entries[index];
+  if (!kn_cuda_sync(g.cu)) die(); /* kernel faults surface here */
+  for (int i = 0; i < me->n_tensors; i++) {
+    const kn_tensor_desc *t = &me->tensors[i];
+    if (is_input(t->role) || t->region != KN_REGION_WORK) continue;
+    if (!kn_cuda_download(g.cu, work + t->offset, g.work + (kn_cu_deviceptr)t->offset, (size_t)kn_tensor_bytes(t))) die();
+  }
+}
+
+void kn_gpu_complete_pending(void) {
+  if (g.state != 1 || !g.pending) return;
+  int index = g.pending - 1;
+  g.pending = 0;
+  if (!kn_cuda_check(g.cu, "cuCtxSetCurrent", g.cu->api.cuCtxSetCurrent(g.cu->ctx))) die();
+  complete(index, g.pending_work);
+}
+
 static void dev_to_host(uint8_t *persist) {
+  kn_gpu_complete_pending();
   if (g.state != 1 || !g.device_newer || persist != g.host_persist) return;
   if (!kn_cuda_check(g.cu, "cuCtxSetCurrent", g.cu->api.cuCtxSetCurrent(g.cu->ctx)) || !kn_cuda_sync(g.cu) ||
       !kn_cuda_download(g.cu, persist, g.persist, (size_t)kn_model.persist_size))
@@ -100,7 +134,7 @@ static void dev_to_device(uint8_t *persist) {
   g.device_newer = false;
 }
 
-const kn_model_device_desc kn_model_device = {"cuda", dev_open, dev_describe, dev_report, dev_to_host, dev_to_device};
+const kn_model_device_desc kn_model_device = {"cuda", kn_gpu_open, dev_describe, dev_report, dev_to_host, dev_to_device};
 
 /* Loads entry k's module (the driver JIT-compiles the PTX for this GPU) and resolves its launches. */
 static void load_entry(int k) {
@@ -118,14 +152,9 @@ static void load_entry(int k) {
   }
 }
 
-static bool is_input(int role) {
-  return role == KN_ROLE_INPUT || role == KN_ROLE_LABELS || role == KN_ROLE_LR || role == KN_ROLE_STEP ||
-         role == KN_ROLE_DATA;
-}
-
 void kn_gpu_model_run(int index, uint8_t *persist, uint8_t *work) {
   char why[256];
-  if (dev_open(why, (int)sizeof why)) {
+  if (kn_gpu_open(why, (int)sizeof why)) {
     dev_report(why);
     exit(g.rc);
   }
@@ -134,14 +163,17 @@ void kn_gpu_model_run(int index, uint8_t *persist, uint8_t *work) {
   kn_cuda *cu = g.cu;
   /* The context is current per thread: the caller may not be the thread that opened the device. */
   if (!kn_cuda_check(cu, "cuCtxSetCurrent", cu->api.cuCtxSetCurrent(cu->ctx))) die();
+  kn_gpu_complete_pending();
   if (!g.module[index]) load_entry(index);
   if (persist != g.host_persist || g.host_newer) {
     if (!kn_cuda_sync(cu) || !kn_cuda_upload(cu, g.persist, persist, (size_t)kn_model.persist_size)) die();
     g.host_persist = persist;
     g.host_newer = g.device_newer = false;
   }
-  /* Inputs, on the stream ahead of the launches (the host goes on queuing kernels meanwhile). */
-  for (int i = 0; i < me->n_tensors; i++) {
+  /* Inputs: staged ones (kn_gpu_prefetch.c) are already on the device, else they go up on the
+   * stream ahead of the launches (the host goes on queuing kernels meanwhile). */
+  bool staged = kn_gpu_prefetch_take(cu, index, g.work);
+  for (int i = 0; i < me->n_tensors && !staged; i++) {
     const kn_tensor_desc *t = &me->tensors[i];
     if (!is_input(t->role) || t->region != KN_REGION_WORK) continue;
     if (!kn_cuda_upload_async(cu, g.work + (kn_cu_deviceptr)t->offset, work + t->offset, (size_t)kn_tensor_bytes(t))) die();
@@ -160,11 +192,11 @@ void kn_gpu_model_run(int index, uint8_t *persist, uint8_t *work) {
     if (!kn_cuda_check(cu, what, cu->api.cuLaunchKernel(g.fn[index][k], l->grid, 1, 1, l->block, 1, 1, 0, cu->stream, params, NULL)))
       die();
   }
-  if (!kn_cuda_sync(cu)) die(); /* kernel faults surface here */
-  for (int i = 0; i < me->n_tensors; i++) {
-    const kn_tensor_desc *t = &me->tensors[i];
-    if (is_input(t->role) || t->region != KN_REGION_WORK) continue;
-    if (!kn_cuda_download(cu, work + t->offset, g.work + (kn_cu_deviceptr)t->offset, (size_t)kn_tensor_bytes(t))) die();
-  }
   if (e->writes_persist) g.device_newer = true;
+  if (staged) { /* the caller stages the next batch, then calls kn_model_prefetch.wait() */
+    g.pending = index + 1;
+    g.pending_work = work;
+    return;
+  }
+  complete(index, work);
 }

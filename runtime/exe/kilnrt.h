@@ -118,6 +118,35 @@ void kn_model_persist_to_device(uint8_t *persist);
  * exit code (69 when there is no device). 0 for CPU builds. */
 int kn_model_device_require(void);
 
+/* ---- optional: handing over the next call's inputs early (GPU builds; additive, ABI 1) ----
+ * A GPU build also defines `kn_model_prefetch`; CPU builds (and GPU objects made before it) do
+ * not, so the weak reference is NULL and callers keep the plain path. A training loop uses it to
+ * upload batch k+1 while step k's kernels run:
+ *   available()        1 when stage() may be used (device open, the driver has pinned memory,
+ *                      events and streams, and KILN_NO_PREFETCH is not set), else 0
+ *   stage(entry, data) the inputs of the NEXT call of kn_model.entries[entry]: data[i] points to
+ *                      the bytes of that entry's tensors[i] for every tensor whose role is INPUT,
+ *                      LABELS, LR, STEP or DATA (other slots are ignored and may be NULL). They are
+ *                      copied at once into a pinned staging buffer (the caller may reuse its
+ *                      memory on return) and their upload is queued on a second stream. The next
+ *                      call of that entry waits for the upload on the device and takes its inputs
+ *                      from there; it does not read the host work region's inputs.
+ *   wait()             a call that took staged inputs returns once its launches are queued, so
+ *                      that the caller can stage the next batch meanwhile; wait() completes it
+ *                      (synchronises, then copies its results into the host work region). Any
+ *                      other device use (the next entry call, persist_to_host) completes it first.
+ *   discard()          forgets a staged batch that will not be used.
+ * On a CUDA failure these print the call and the CUDA error name and exit 1, like the entries. */
+typedef struct kn_model_prefetch_desc {
+  int32_t version; /* 1 */
+  int32_t pad_;
+  int (*available)(void);
+  void (*stage)(int entry, const void *const *data);
+  void (*wait)(void);
+  void (*discard)(void);
+} kn_model_prefetch_desc;
+extern const kn_model_prefetch_desc kn_model_prefetch __attribute__((weak));
+
 /* ---- provided by the runtime, called by generated code ---- */
 /* Runs fn(arg, b, e) over [0, n) split into contiguous ranges across the thread pool; returns
  * when all are done. Safe to call with n <= 1 (runs inline). */

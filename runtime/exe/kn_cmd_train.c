@@ -47,10 +47,69 @@ static char *join(const char *dir, const char *name) {
   return p;
 }
 
-/* One epoch of training; returns false on error. */
-static bool train_epoch(kn_session *s, kn_loader *ld, const kn_rt_train_config *c, const kn_ckpt_meta *m, int epoch,
-                        int64_t *step, bool progress, double *loss, double *acc) {
+/* Slot i of the compiled batch holds image i mod n of the loaded batch (see the top). */
+static void fill_batch(const kn_session *s, const kn_batch *b, float *x, int32_t *y) {
   size_t img = (size_t)s->in_c * (size_t)s->in_h * (size_t)s->in_w;
+  for (int i = 0; i < s->batch; i++) {
+    int from = i % b->n;
+    memcpy(x + img * (size_t)i, b->x + img * (size_t)from, sizeof(float) * img);
+    y[i] = b->y[from];
+  }
+}
+
+/* GPU builds (kn_model_prefetch, kilnrt.h): the inputs of the next train_step, handed over while
+ * the current step's kernels run. NULL prefetch for CPU builds and with KILN_NO_PREFETCH=1. */
+typedef struct train_prefetch {
+  const kn_model_prefetch_desc *pf;
+  float *x;
+  int32_t *y;
+  const void **data; /* per tensor of train_step */
+} train_prefetch;
+
+static void prefetch_free(train_prefetch *p) {
+  free(p->x), free(p->y), free(p->data);
+  memset(p, 0, sizeof *p);
+}
+
+static bool prefetch_init(train_prefetch *p, kn_session *s, kn_error *err) {
+  memset(p, 0, sizeof *p);
+  if (!&kn_model_prefetch || kn_model_prefetch.version < 1 || !kn_model_prefetch.available()) return true;
+  const kn_entry_desc *e = s->entry[KN_SESSION_TRAIN];
+  p->x = malloc((size_t)kn_tensor_bytes(s->input[KN_SESSION_TRAIN]));
+  p->y = malloc((size_t)kn_tensor_bytes(s->labels[KN_SESSION_TRAIN]));
+  p->data = calloc((size_t)e->n_tensors + 1, sizeof *p->data);
+  if (!p->x || !p->y || !p->data) {
+    prefetch_free(p);
+    return kn_error_set(err, "out of memory");
+  }
+  p->pf = &kn_model_prefetch;
+  return true;
+}
+
+/* Hands batch b over as the inputs of the step with this lr and step count: what
+ * kn_session_train_step would write into the work region, everything else as it is there. */
+static void prefetch_stage(train_prefetch *p, kn_session *s, const kn_batch *b, double lr, int64_t step) {
+  const kn_entry_desc *e = s->entry[KN_SESSION_TRAIN];
+  /* the conversions of kn_session_train_step's set_scalar */
+  float lr_f = (float)lr, step_f = (float)(double)step;
+  int32_t lr_i = (int32_t)lr, step_i = (int32_t)(double)step;
+  fill_batch(s, b, p->x, p->y);
+  for (int i = 0; i < e->n_tensors; i++) {
+    const kn_tensor_desc *t = &e->tensors[i];
+    bool i32 = t->dtype == KN_TDT_I32;
+    p->data[i] = t == s->input[KN_SESSION_TRAIN]    ? (const void *)p->x
+                 : t == s->labels[KN_SESSION_TRAIN] ? (const void *)p->y
+                 : t == s->lr                       ? (i32 ? (const void *)&lr_i : (const void *)&lr_f)
+                 : t == s->step                     ? (i32 ? (const void *)&step_i : (const void *)&step_f)
+                                                    : kn_tensor_data(t, s->persist, s->work);
+  }
+  p->pf->stage((int)(e - kn_model.entries), p->data); /* copies at once */
+}
+
+/* One epoch of training; returns false on error. With prefetching, batch k+1 is fetched from the
+ * loader and staged after step k's launches are queued and before the wait for its results. */
+static bool train_epoch(kn_session *s, kn_loader *ld, train_prefetch *pre, const kn_rt_train_config *c,
+                        const kn_ckpt_meta *m, int epoch, int64_t *step, bool progress, double *loss, double *acc) {
   float *x = kn_session_input(s, KN_SESSION_TRAIN);
   int32_t *y = kn_session_labels(s, KN_SESSION_TRAIN);
   int nb = kn_loader_batches(ld);
@@ -59,21 +118,31 @@ static bool train_epoch(kn_session *s, kn_loader *ld, const kn_rt_train_config *
   kn_progress pr;
   if (progress) kn_progress_init(&pr, stdout, "train", ld->cfg.data->n, KN_PROGRESS_AUTO);
   kn_loader_start_epoch(ld, epoch);
-  const kn_batch *b;
-  while ((b = kn_loader_next(ld))) {
-    for (int i = 0; i < s->batch; i++) {
-      int from = i % b->n;
-      memcpy(x + img * (size_t)i, b->x + img * (size_t)from, sizeof(float) * img);
-      y[i] = b->y[from];
+  const kn_batch *b = kn_loader_next(ld);
+  if (b && pre->pf) prefetch_stage(pre, s, b, kn_sched_lr(c, m->lr, m->epochs, epoch + (double)b->number / nb), *step + 1);
+  while (b) {
+    int n = b->n, number = b->number;
+    double lr = kn_sched_lr(c, m->lr, m->epochs, epoch + (double)number / nb);
+    if (!pre->pf) {
+      fill_batch(s, b, x, y);
+      kn_session_train_step(s, lr, ++*step);
+      kn_score_batch(kn_session_output(s, KN_SESSION_TRAIN), b->y, n, s->classes, &sum, &correct, NULL);
+      b = kn_loader_next(ld);
+    } else {
+      memcpy(pre->y, b->y, sizeof(int32_t) * (size_t)n); /* b is gone after the next kn_loader_next */
+      ++*step;
+      s->entry[KN_SESSION_TRAIN]->fn(s->persist, s->work); /* queues step k on the staged inputs */
+      b = kn_loader_next(ld);
+      if (b) prefetch_stage(pre, s, b, kn_sched_lr(c, m->lr, m->epochs, epoch + (double)b->number / nb), *step + 1);
+      pre->pf->wait(); /* step k's results */
+      kn_score_batch(kn_session_output(s, KN_SESSION_TRAIN), pre->y, n, s->classes, &sum, &correct, NULL);
     }
-    double lr = kn_sched_lr(c, m->lr, m->epochs, epoch + (double)b->number / nb);
-    kn_session_train_step(s, lr, ++*step);
-    kn_score_batch(kn_session_output(s, KN_SESSION_TRAIN), b->y, b->n, s->classes, &sum, &correct, NULL);
-    seen += b->n;
+    seen += n;
     if (!isfinite(sum)) {
+      if (pre->pf) pre->pf->discard();
       if (progress) kn_progress_finish(&pr);
       fprintf(stderr, "error: the loss became %g at epoch %d, batch %d (lr %g): training diverged; try a smaller --lr\n",
-              sum, epoch + 1, b->number, lr);
+              sum, epoch + 1, number, lr);
       return false;
     }
     if (progress) kn_progress_update(&pr, seen, sum / (double)seen, (double)correct / (double)seen);
@@ -89,6 +158,7 @@ typedef struct train_run {
   kn_dataset train, test;
   kn_loader ltrain, ltest;
   bool have_ltrain, have_ltest;
+  train_prefetch pre;
   kn_metrics metrics;
   kn_confusion cm;
   char *ckpt_path, *best_path, *csv_path, *svg_path;
@@ -98,6 +168,7 @@ typedef struct train_run {
 static void run_free(train_run *r) {
   if (r->have_ltrain) kn_loader_free(&r->ltrain);
   if (r->have_ltest) kn_loader_free(&r->ltest);
+  prefetch_free(&r->pre);
   kn_dataset_free(&r->train);
   kn_dataset_free(&r->test);
   kn_metrics_free(&r->metrics);
@@ -142,7 +213,8 @@ static bool run_setup(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *er
   if (!(r->have_ltrain = kn_loader_for(&r->ltrain, &r->train, &r->s, true, m->batch, m->seed, o->threads, err)) ||
       !(r->have_ltest = kn_loader_for(&r->ltest, &r->test, &r->s, false, r->s.batch, 0, o->threads, err)))
     return false;
-  if (!make_dirs(o->out, err) || !kn_confusion_init(&r->cm, r->s.classes, err)) return false;
+  if (!make_dirs(o->out, err) || !kn_confusion_init(&r->cm, r->s.classes, err) || !prefetch_init(&r->pre, &r->s, err))
+    return false;
   r->ckpt_path = join(o->out, "checkpoint.safetensors");
   r->best_path = join(o->out, "best.safetensors");
   r->csv_path = join(o->out, "metrics.csv");
@@ -169,7 +241,7 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
   for (int epoch = m->epoch; epoch < stop; epoch++) {
     double t0 = kn_log_now(), tl, ta, vl = NAN, va = NAN;
     int64_t step = m->step;
-    if (!train_epoch(&r->s, &r->ltrain, &sc, m, epoch, &step, progress, &tl, &ta))
+    if (!train_epoch(&r->s, &r->ltrain, &r->pre, &sc, m, epoch, &step, progress, &tl, &ta))
       return kn_error_set(err, "training stopped");
     double dt = kn_log_now() - t0;
     m->step = step;
