@@ -34,7 +34,13 @@ static void usage(FILE *f) {
         "  --target=cuda      NVIDIA GPU (sm_80+): an executable with the same commands whose entry\n"
         "                     points run as PTX through the CUDA driver; --emit=asm writes the PTX\n"
         "                     of the training step (or --entry=forward) instead (see docs/gpu.md)\n"
+        "  --gpu-math=MODE    --target=cuda convolutions and matrix products: tf32 (default:\n"
+        "                     tensor cores, operands rounded to tf32) or fp32 (exact SIMT kernels)\n"
         "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
+        "  --bn-stats=WHERE   training-mode BN statistics of fused groups: sweep (a pre-pass of the\n"
+        "                     normalising sweep), conv (default: the conv's epilogue gathers mean\n"
+        "                     and variance), all (also batchnorm2d_grad's sums in the grad-input\n"
+        "                     conv's epilogue); see docs/fusion.md\n"
         "  --stats            print memory-plan and code statistics\n"
         "  --batch N          batch size (overrides train.batch_size)\n"
         "  --input HxW        input height and width (overrides train.input_size)\n"
@@ -80,8 +86,11 @@ static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_ent
     fprintf(stderr, "kiln: model '%s' for CUDA sm_80 (PTX 7.5)\n  persist region      %12lld bytes\n", name,
             (long long)st.persist_size);
     for (int i = 0; i < ne; i++)
-      fprintf(stderr, "  entry %-13s %12lld bytes work arena; %d launches, %lld bytes of PTX\n", pe[i].name,
-              (long long)st.work_size[i], st.launches[i], (long long)st.ptx_bytes[i]);
+      fprintf(stderr,
+              "  entry %-13s %12lld bytes work arena; %d launches (%d without fusion; %d fused launches over %d "
+              "nodes, %d internal values), %lld bytes of PTX\n",
+              pe[i].name, (long long)st.work_size[i], st.launches[i], st.launches_unfused[i], st.fused_launches[i],
+              st.fused_nodes[i], st.internal_values[i], (long long)st.ptx_bytes[i]);
   }
   if (ok) {
     char *text = kn_ship_train_text(&s->train, file);
@@ -119,7 +128,24 @@ int kn_cmd_compile(int argc, char **argv) {
     else if (!strncmp(a, "--features=", 11)) co.features = a + 11;
     else if (!strncmp(a, "--entry=", 8)) which = a + 8;
     else if (!strncmp(a, "--target=", 9)) target = a + 9;
+    else if (!strncmp(a, "--gpu-math=", 11)) {
+      kn_ptx_math m;
+      if (!kn_ptx_parse_math(a + 11, &m)) {
+        fprintf(stderr, "kiln compile: unknown --gpu-math '%s' (use tf32 or fp32)\n", a + 11);
+        return KN_EXIT_USAGE;
+      }
+      kn_ptx_set_default_math(m);
+    }
     else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
+    else if (!strncmp(a, "--bn-stats=", 11)) {
+      const char *m = a + 11;
+      co.bn_stats = !strcmp(m, "sweep") ? KN_BN_STATS_SWEEP : !strcmp(m, "conv") ? KN_BN_STATS_CONV
+                    : !strcmp(m, "all") ? KN_BN_STATS_ALL : -1;
+      if (co.bn_stats < 0) {
+        fprintf(stderr, "kiln compile: unknown --bn-stats '%s' (use sweep, conv or all)\n", m);
+        return KN_EXIT_USAGE;
+      }
+    }
     else if (!strcmp(a, "--stats")) stats = po.stats = true;
     else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = po.opt_level = a[2] - '0';
     else if (kn_pipeline_parse_arg(&po, a, &pd)) continue;

@@ -181,7 +181,7 @@ bool cg_check(cg_case *c, const char *what) {
   kn_cpu_options o;
   kn_cpu_options_defaults(&o);
   o.export_all = !c->no_export;
-  if (c->no_export) o.fuse_min_plane = 1;
+  if (c->no_export) o.fuse_min_plane = 1, o.bn_stats = KN_BN_STATS_ALL; /* every fused path */
   o.keep_grads = c->keep_grads;
   kn_cpu_entry e = {"forward", g};
   kn_cpu_module *m = kn_cpu_compile("test", &e, 1, &o, &d);

@@ -7,7 +7,9 @@
  * fused sweeps and internal values, and a -O0 graph (no groups) compiles to exactly the same calls.
  * `--conv-ep`: a conv->bn->relu->conv->bn->add->relu net: at -O2 inference each conv and its chain
  * is one kn_k_conv2d_ep call (cpu_conv_ep.c, counted by the stats) matching the interpreter; at -O0
- * none; in training (batch-statistics BN) none, and still matching.
+ * none; in training (batch-statistics BN) each conv is a conv epilogue that gathers its BN's
+ * statistics and each grad-input conv one that gathers batchnorm2d_grad's sums (the sweeps merge
+ * them), still matching.
  * Usage: test_codegen_fused DIR MODEL_tiny.yaml | test_codegen_fused --conv-ep
  */
 #include <stdio.h>
@@ -52,6 +54,7 @@ static kn_cpu_entry_stats compile_stats(kn_graph *g, bool no_fuse) {
   o.keep_grads = true;
   o.no_fuse = no_fuse;
   o.fuse_min_plane = 1; /* the tiny models' planes are small */
+  o.bn_stats = KN_BN_STATS_ALL; /* as cg_harness: every fused path */
   kn_diag d;
   kn_diag_init(&d);
   kn_cpu_entry e = {"forward", g};
@@ -159,12 +162,15 @@ static const char conv_ep_spec[] =
     "  epochs: 1\n"
     "  input_size: 12\n";
 
+static int last_conv_stats; /* conv_ep_case: of its conv epilogues, those gathering BN statistics */
+
 /* Compiles and checks g against the interpreter; returns its conv epilogue count (-1: failed). */
 static int conv_ep_case(kn_graph *g, int level, kn_pipeline_mode mode, int steps, const char *what) {
   if (!run_passes(g, level, mode)) return -1;
   kn_cpu_entry_stats st = compile_stats(g, false), u = compile_stats(g, true);
-  printf("%s: %d conv epilogues, %d sweeps over %d nodes, calls %d (unfused %d)\n", what, st.conv_epilogues,
-         st.fused_runs, st.fused_nodes, st.calls, u.calls);
+  printf("%s: %d conv epilogues (%d gathering BN statistics), %d sweeps over %d nodes, calls %d (unfused %d)\n",
+         what, st.conv_epilogues, st.conv_stats, st.fused_runs, st.fused_nodes, st.calls, u.calls);
+  last_conv_stats = st.conv_stats;
   if (st.calls != u.calls - (st.fused_nodes - st.fused_runs)) return -1;
   cg_case c;
   cg_begin(&c, g);
@@ -199,8 +205,9 @@ static void check_conv_ep(void) {
   g = kn_graph_clone(s->graph);
   bool ok = kn_autodiff(g, &s->train, NULL, &d);
   if (!ok) kn_diag_print(&d, stdout);
-  result(ok && conv_ep_case(g, 2, KN_PIPELINE_TRAIN, 3, "conv_ep -O2 training, 3 steps") == 0,
-         "conv_ep -O2 training: no conv epilogue (batch statistics), interpreter equal");
+  result(ok && conv_ep_case(g, 2, KN_PIPELINE_TRAIN, 3, "conv_ep -O2 training, 3 steps") == 5 && last_conv_stats == 5,
+         "conv_ep -O2 training: 5 conv epilogues gathering BN statistics (3 forward convs: batch mean and "
+         "variance; the 2 grad-input convs not on the image: batchnorm2d_grad's sums), interpreter equal");
   kn_graph_dispose(g);
   kn_spec_dispose(s);
   kn_diag_free(&d);

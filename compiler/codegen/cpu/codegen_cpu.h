@@ -34,7 +34,16 @@ typedef struct kn_cpu_options {
   bool export_all;      /* every activation is exported (tests) */
   bool no_fuse;         /* ignore kernel groups: one call per node (tests, measurements) */
   int fuse_min_plane;   /* smallest H*W fused with per-channel/plane structure; 0 = 256 (tests: 1) */
+  int bn_stats;         /* KN_BN_STATS_*: where training-BN statistics are gathered (default CONV) */
 } kn_cpu_options;
+
+/* Where a fused training-mode BN gets its per-channel statistics (docs/fusion.md):
+ *   SWEEP  a pre-pass of the normalising sweep over the channel (its data is then in cache);
+ *   CONV   batch mean/variance in the producing conv's epilogue, batchnorm2d_grad's sums by the
+ *          sweep's pre-pass (the default: measured no slower than SWEEP);
+ *   ALL    also batchnorm2d_grad's sums in the grad-input conv's epilogue (measured ~2% slower
+ *          on ResNet50 training here: the sweep then reads its inputs from memory again). */
+enum { KN_BN_STATS_SWEEP, KN_BN_STATS_CONV, KN_BN_STATS_ALL };
 
 typedef struct kn_cpu_entry {
   const char *name; /* C identifier; the function is kn_model_<name> */
@@ -47,6 +56,8 @@ typedef struct kn_cpu_entry_stats {
   int kernel_fns; /* one function per kernel (kn_kernels_count of the graph), called by the entry */
   int fused_runs, fused_nodes, internal_values; /* kernel groups honoured (cpu_fuse.c) */
   int conv_epilogues;                           /* of fused_runs: conv epilogues (cpu_conv_ep.c) */
+  int conv_stats;                               /* of those: gathering training-BN statistics */
+  int64_t scratch_size;                         /* of work_size: the scratch region at its end */
 } kn_cpu_entry_stats;
 
 typedef struct kn_cpu_stats {

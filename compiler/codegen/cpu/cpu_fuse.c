@@ -285,7 +285,113 @@ static int plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, int
   return len;
 }
 
-void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, int min_plane, kn_fuse_plan *fp) {
+/* Value of an external, full-shape operand ref of run R; -1 otherwise. */
+static int ext_full(const kn_fuse_run *R, double ref) {
+  int r = (int)ref - KN_FREF_EXT;
+  return r >= 0 && r % 4 == KN_FB_FULL ? R->vals[r / 4] : -1;
+}
+
+/* Node of kernel group kid that defines v with op `op`, lowered alone; -1 if none. */
+static int producer(const kn_fuse_plan *fp, const kn_graph *g, int kid, int v, kn_op op) {
+  for (int j = 0; j < g->n_nodes; j++) {
+    const kn_node *n = &g->nodes[j];
+    if (!n->dead && n->kernel == kid && n->op == op && n->n_out == 1 && n->out[0] == v && fp->run_of[j] < 0) return j;
+  }
+  return -1;
+}
+
+/* Whether kernel group kid already holds a conv gathering statistics (they share the scratch). */
+static bool group_has_stats(const kn_fuse_plan *fp, const kn_graph *g, int kid) {
+  for (int j = 0; j < g->n_nodes; j++) {
+    int r = fp->run_of[j];
+    if (!g->nodes[j].dead && g->nodes[j].kernel == kid && r >= 0 && fp->runs[r].conv_ep &&
+        fp->runs[r].vals[fp->runs[r].n_vals - 1] == KN_CG_SCRATCH)
+      return true;
+  }
+  return false;
+}
+
+/* Leaves of the add tree under ref (ops of R's program before op `upto`): external full-shape
+ * values; false when something else is in it or there are more than `cap`. */
+static bool add_leaves(const kn_fuse_run *R, double ref, int *leaf, int *n, int cap) {
+  int r = (int)ref;
+  if (r >= KN_FREF_EXT) {
+    int v = ext_full(R, ref);
+    if (v < 0 || *n == cap) return false;
+    leaf[(*n)++] = v;
+    return true;
+  }
+  const double *o = R->prog + KN_FP_OPS + r * KN_FOPSZ;
+  return (int)o[0] == KN_FOP_ADD && add_leaves(R, o[2], leaf, n, cap) && add_leaves(R, o[3], leaf, n, cap);
+}
+
+/* Pointer index of the scratch region in run R (added when missing); -1 when out of pointers. */
+static int scratch_ptr(kn_fuse_run *R) {
+  for (int k = 0; k < R->n_vals; k++)
+    if (R->vals[k] == KN_CG_SCRATCH) return k;
+  if (R->n_vals == KN_CG_MAXPTR) return -1;
+  R->vals[R->n_vals] = KN_CG_SCRATCH;
+  return R->n_vals++;
+}
+
+/* Channel sweeps whose per-channel statistics can come from the producing conv's epilogue (BN
+ * batch statistics gathered in the epilogue, as issue E asks), so the sweep's pre-pass goes away:
+ *  - batchnorm2d (training) reading a conv2d's output: kn_cg_conv_stats_plan;
+ *  - batchnorm2d_grad whose dy is [relu_grad](sum of external values, one a conv2d_grad_input's
+ *    output): kn_cg_conv_gi_stats_plan (the epilogue recomputes the adds and the mask).
+ * The conv must be lowered alone in the same kernel group; the statistics live in the entry's
+ * scratch region, shared by all such convs, so a group may hold only one. */
+static void link_bn_stats(kn_fuse_plan *fp, const kn_graph *g, int bn_stats) {
+  int n_runs = fp->n_runs;
+  for (int r = 0; r < n_runs; r++) {
+    if (fp->runs[r].conv_ep || (int)fp->runs[r].prog[KN_FP_MODE] != KN_FMODE_CHANNEL) continue;
+    int kid = g->nodes[fp->runs[r].first].kernel;
+    for (int i = 0; i < (int)fp->runs[r].prog[KN_FP_NOPS] && kid > 0; i++) {
+      kn_fuse_run *R = &fp->runs[r];
+      double *o = R->prog + KN_FP_OPS + i * KN_FOPSZ;
+      if (group_has_stats(fp, g, kid)) break;
+      if ((int)o[0] == KN_FOP_BN_TRAIN && bn_stats >= KN_BN_STATS_CONV) {
+        int v = ext_full(R, o[2]), conv = v < 0 ? -1 : producer(fp, g, kid, v, KN_OP_CONV2D);
+        if (conv < 0 || R->n_vals == KN_CG_MAXPTR) continue;
+        int64_t tiles = kn_cg_conv_stats_plan(fp, g, conv);
+        if (!tiles) continue;
+        R = &fp->runs[r]; /* runs may have moved */
+        o = R->prog + KN_FP_OPS + i * KN_FOPSZ;
+        o[8] = scratch_ptr(R);
+        o[9] = (double)tiles;
+      } else if ((int)o[0] == KN_FOP_BN_GRAD && bn_stats >= KN_BN_STATS_ALL) {
+        double dref = o[2];
+        int mask = -1, x = ext_full(R, o[3]), leaf[4], nl = 0, conv = -1;
+        if ((int)dref < KN_FREF_EXT) {
+          const double *d = R->prog + KN_FP_OPS + (int)dref * KN_FOPSZ;
+          if ((int)d[0] == KN_FOP_RELU_GRAD) {
+            mask = ext_full(R, d[3]);
+            if (mask < 0) continue;
+            dref = d[2];
+          }
+        }
+        if (x < 0 || !add_leaves(R, dref, leaf, &nl, 4)) continue;
+        int others[3], no = 0;
+        for (int k = 0; k < nl; k++) {
+          int c = conv < 0 ? producer(fp, g, kid, leaf[k], KN_OP_CONV2D_GRAD_INPUT) : -1;
+          if (c >= 0) conv = c;
+          else if (no < 3) others[no++] = leaf[k];
+          else conv = -2;
+        }
+        if (conv < 0 || no != nl - 1 || R->n_vals == KN_CG_MAXPTR) continue;
+        int64_t tiles = kn_cg_conv_gi_stats_plan(fp, g, conv, others, no, mask, x, R->vals[(int)o[5]]);
+        if (!tiles) continue;
+        R = &fp->runs[r];
+        o = R->prog + KN_FP_OPS + i * KN_FOPSZ;
+        o[11] = scratch_ptr(R);
+        o[12] = (double)tiles;
+      }
+    }
+  }
+}
+
+void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, int min_plane, int bn_stats,
+                     kn_fuse_plan *fp) {
   memset(fp, 0, sizeof *fp);
   int nn = g->n_nodes ? g->n_nodes : 1;
   fp->skip = kn_xcalloc((size_t)(g->n_vals ? g->n_vals : 1), sizeof *fp->skip);
@@ -321,6 +427,7 @@ void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, int min
     }
     fp->groups_fused++;
   }
+  link_bn_stats(fp, g, bn_stats);
   /* Each run is one unit for the memory planner (its members run interleaved, tile by tile). */
   for (int r = 0; r < fp->n_runs; r++) {
     int first = fp->runs[r].first, last = first;

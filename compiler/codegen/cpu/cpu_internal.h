@@ -41,11 +41,14 @@ typedef struct kn_cg {
   LLVMValueRef fn, persist, work, ptrs; /* ptrs: alloca [KN_CG_MAXPTR x i8*] */
   const int64_t *persist_off;           /* per value id of g, -1 if not persistent */
   const int64_t *work_off;              /* per value id of g, -1 if not planned */
+  int64_t scratch_off;                  /* KN_CG_SCRATCH: work + scratch_off */
   int calls, parallel_calls;
   int n_fused; /* fused sweep wrappers emitted (names) */
 } kn_cg;
 
 #define KN_CG_MAXPTR 24
+/* A pseudo value id for kn_cg_ptr: the entry's scratch region (after its planned work arena). */
+#define KN_CG_SCRATCH (-2)
 
 /* cpu_target.c */
 bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d);
@@ -75,6 +78,7 @@ typedef struct kn_fuse_run {
   int vals[KN_CG_MAXPTR], n_vals;
   int64_t items;
   bool conv_ep;        /* a conv epilogue (cpu_conv_ep.c): prog = kn_k_conv2d_ep's constants */
+  bool conv_gi;        /* with conv_ep: kn_k_conv2d_grad_input_st instead */
 } kn_fuse_run;
 
 typedef struct kn_fuse_plan {
@@ -84,11 +88,14 @@ typedef struct kn_fuse_plan {
   kn_fuse_run *runs;
   int n_runs;
   int groups_fused, groups_fallback, fused_nodes, internal, conv_eps;
+  int conv_stats;                /* of conv_eps: gathering BN statistics (kn_cg_conv_stats_plan) */
+  int64_t scratch_bytes;         /* the entry's scratch region (KN_CG_SCRATCH) */
 } kn_fuse_plan;
 
 /* enable false: every node alone, no value skipped. min_plane: smallest H*W of a sweep with
- * per-channel or per-plane structure (0: the default, 256). */
-void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, int min_plane, kn_fuse_plan *fp);
+ * per-channel or per-plane structure (0: the default, 256). bn_stats: KN_BN_STATS_*. */
+void kn_cg_fuse_plan(const kn_graph *g, const bool *pinned, bool enable, int min_plane, int bn_stats,
+                     kn_fuse_plan *fp);
 void kn_cg_fuse_free(kn_fuse_plan *fp);
 void kn_cg_lower_run(kn_cg *cg, const kn_fuse_run *r);
 /* Lowers cg->g kernel by kernel (kernel_groups.h order): each kernel becomes one internal function
@@ -100,6 +107,14 @@ int kn_cg_lower_kernels(kn_cg *cg, const kn_fuse_plan *fp);
  * returns the nodes it covers (0: none, nodes[0] is then lowered as usual). */
 int kn_cg_conv_ep_plan(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, const int *nodes, int len);
 void kn_cg_lower_conv_ep(kn_cg *cg, const kn_fuse_run *r);
+/* Makes conv node `node` (lowered alone so far) a one-node conv epilogue that writes the batch
+ * statistics of its output into the scratch region; returns their pixel tiles (0: not done). */
+int64_t kn_cg_conv_stats_plan(kn_fuse_plan *fp, const kn_graph *g, int node);
+/* Makes conv2d_grad_input node `node` (lowered alone) one call of kn_k_conv2d_grad_input_st that
+ * gathers batchnorm2d_grad's sums of g = [relu_grad](dx + others, mask) against x and mean into
+ * the scratch region (mask -1: none); returns their pixel tiles (0: not done). */
+int64_t kn_cg_conv_gi_stats_plan(kn_fuse_plan *fp, const kn_graph *g, int node, const int *others, int n_other,
+                                 int mask, int x, int mean);
 
 /* cpu_module.c: read access for the header writer */
 const char *kn_cpu_module_name(const kn_cpu_module *m);

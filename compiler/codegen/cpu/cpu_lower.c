@@ -10,6 +10,10 @@
 #include "util.h"
 
 LLVMValueRef kn_cg_ptr(kn_cg *cg, int v) {
+  if (v == KN_CG_SCRATCH) {
+    LLVMValueRef idx = LLVMConstInt(cg->i64, (unsigned long long)cg->scratch_off, 0);
+    return LLVMBuildInBoundsGEP2(cg->b, cg->i8, cg->work, &idx, 1, "");
+  }
   int64_t off = cg->persist_off[v];
   LLVMValueRef base = cg->persist;
   if (off < 0) {

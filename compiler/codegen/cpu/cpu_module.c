@@ -28,6 +28,7 @@ struct kn_cpu_module {
 void kn_cpu_options_defaults(kn_cpu_options *o) {
   memset(o, 0, sizeof *o);
   o->opt_level = 3;
+  o->bn_stats = KN_BN_STATS_CONV;
 }
 
 static double now_ms(void) {
@@ -100,7 +101,7 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
                 (o->export_all && g->vals[v].kind == KN_VAL_ACT);
   }
   kn_fuse_plan fp;
-  kn_cg_fuse_plan(g, pinned, !o->no_fuse, o->fuse_min_plane, &fp);
+  kn_cg_fuse_plan(g, pinned, !o->no_fuse, o->fuse_min_plane, o->bn_stats, &fp);
   kn_memplan mp;
   KN_ASSERT(kn_memplan_build_fused(g, pinned, fp.skip, fp.unit_first, fp.unit_last, KN_MEMPLAN_ALIGN, &mp));
   char *fname = kn_fmt("kn_model_%s", e->name);
@@ -116,6 +117,7 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   cg->ptrs = LLVMBuildAlloca(cg->b, LLVMArrayType(cg->i8p, KN_CG_MAXPTR), "ptrs");
   cg->persist_off = poff;
   cg->work_off = mp.offset;
+  cg->scratch_off = (mp.size + KN_MEMPLAN_ALIGN - 1) / KN_MEMPLAN_ALIGN * KN_MEMPLAN_ALIGN;
   cg->calls = cg->parallel_calls = 0;
   int nodes = 0;
   for (int i = 0; i < g->n_nodes; i++) nodes += !g->nodes[i].dead;
@@ -130,7 +132,7 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
     table_add(&m->entries[ei].t, g->vals[v].name, kn_cpu_value_role(g, v), KN_REGION_WORK, &g->vals[v], mp.offset[v]);
   }
   kn_cpu_entry_stats *st = &m->stats.entry[ei];
-  st->work_size = mp.size;
+  st->work_size = fp.scratch_bytes ? cg->scratch_off + fp.scratch_bytes : mp.size;
   st->naive_size = mp.naive;
   st->peak_live = mp.peak_live;
   st->nodes = nodes;
@@ -139,6 +141,8 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   st->kernel_fns = kernel_fns;
   st->fused_runs = fp.n_runs;
   st->conv_epilogues = fp.conv_eps;
+  st->conv_stats = fp.conv_stats;
+  st->scratch_size = fp.scratch_bytes;
   st->fused_nodes = fp.fused_nodes;
   st->internal_values = fp.internal;
   kn_cg_fuse_free(&fp);
@@ -266,8 +270,8 @@ void kn_cpu_print_stats(const kn_cpu_module *m, FILE *f) {
             e->naive_size ? 100.0 * (double)e->work_size / (double)e->naive_size : 0.0, (long long)e->peak_live,
             e->nodes, e->calls, e->parallel_calls);
     if (e->fused_runs)
-      fprintf(f, "    fused: %d sweeps and %d conv epilogues over %d nodes, %d internal values without a slot\n",
-              e->fused_runs - e->conv_epilogues, e->conv_epilogues, e->fused_nodes, e->internal_values);
+      fprintf(f, "    fused: %d sweeps and %d conv epilogues (%d gathering BN statistics, %lld bytes of scratch) over %d nodes, %d internal values without a slot\n",
+              e->fused_runs - e->conv_epilogues, e->conv_epilogues, e->conv_stats, (long long)e->scratch_size, e->fused_nodes, e->internal_values);
   }
   fprintf(f, "  specialised kernels %d\n  time: lower %.0f ms, optimise %.0f ms\n", s->kernels, s->ms_lower, s->ms_opt);
 }

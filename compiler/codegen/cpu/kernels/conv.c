@@ -79,11 +79,53 @@ typedef struct {
   const float *y;                            /* the output: res is read at d - y */
   double eps;
   int64_t relu1, relu2;
+  /* Batch statistics for a training-mode BN that reads the output (part 0: none): per pixel tile
+   * t = n * ceil(P / KN_NC) + tile and output channel co, part[(t * Co + co) * 3 ..] holds
+   * (count, mean, M2) of the values written, merged over the tile's row pieces (Chan et al.);
+   * the consumer (kn_k_fused's KN_FOP_BN_TRAIN) merges the tiles in order. */
+  double *part;
+  int64_t Co, t;
 } kn_conv_ep;
+
+/* Vectorisable sums of a row piece without fast-math: 16 float lanes, added in double.
+ * sq 0: sum(a); sq 1: sum((a - m)^2). */
+KN_INLINE double kn_piece_sum(const float *a, int64_t len, float m, int sq) {
+  float l[16] = {0};
+  int64_t k = 0;
+  for (; k + 16 <= len; k += 16)
+    for (int j = 0; j < 16; j++) {
+      float d = a[k + j] - m;
+      l[j] += sq ? d * d : d;
+    }
+  double s = 0;
+  for (; k < len; k++) {
+    double d = (double)a[k] - m;
+    s += sq ? d * d : d;
+  }
+  for (int j = 0; j < 16; j++) s += l[j];
+  return s;
+}
+
+/* Merges the statistics of row piece d[0 .. len) into (count, mean, M2) at q. */
+KN_INLINE void kn_piece_stats(double *q, const float *d, int64_t len) {
+  if (len <= 0) return;
+  double nb = (double)len, mb = kn_piece_sum(d, len, 0.0f, 0) / nb, m2b = kn_piece_sum(d, len, (float)mb, 1);
+  /* m2b is about the float-rounded mean: correct it to the exact one */
+  double dm = mb - (double)(float)mb;
+  m2b -= nb * dm * dm;
+  double na = q[0], n = na + nb, delta = mb - q[1];
+  q[0] = n;
+  q[1] += delta * nb / n;
+  q[2] += m2b + delta * delta * na * nb / n;
+}
 
 /* Row piece d[0 .. len) of the output, of output channel co. */
 KN_INLINE void kn_conv_ep_row(const kn_conv_ep *e, int64_t co, float *d, int64_t len) {
   if (!e) return;
+  if (e->part) { /* statistics only: the chain is just the conv */
+    kn_piece_stats(e->part + (e->t * e->Co + co) * 3, d, len);
+    return;
+  }
   float sc = 1.0f, sh = 0.0f;
   if (e->gamma) {
     double is = 1.0 / sqrt((double)e->rv[co] + e->eps);
@@ -191,6 +233,13 @@ KN_INLINE void kn_conv_fwd(const float *x, const float *w, const float *b, float
     const float *xg = x + (n * Ci + g * cig) * H * W, *A = w + (g * cog + i0) * K;
     float *C = y + (n * Co + g * cog + i0) * P + p0;
     int64_t co0 = g * cog + i0;
+    kn_conv_ep es;
+    if (ep && ep->part) { /* this item's statistics slots start empty */
+      es = *ep;
+      es.t = n * np + pt;
+      memset(es.part + (es.t * es.Co + co0) * 3, 0, (size_t)(3 * mm) * sizeof(double));
+      ep = &es;
+    }
     if (padded) {
       kn_conv_fwd_padded(xg, A, b ? b + co0 : 0, K, mm, pt, cig, geo, OH, C - p0, P, Bp, xp, T, ep, co0);
       continue;
@@ -219,16 +268,19 @@ void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t 
 }
 
 /* kn_k_conv2d with an epilogue (kn_conv_ep). p: x, w, (b if has_bias), (gamma, beta, running mean,
- * running var if has_bn), (res[N,Co,OH,OW] if has_res), y. Items: kn_conv_fwd_items. */
+ * running var if has_bn), (res[N,Co,OH,OW] if has_res), y, (the statistics partials
+ * [N * ceil(OH*OW / KN_NC)][Co][3] doubles if has_stats; then no other step may be on).
+ * Items: kn_conv_fwd_items. */
 void kn_k_conv2d_ep(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H, int64_t W,
                     int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
                     int64_t pw, int64_t dh, int64_t dw, int64_t G, int64_t has_bias, int64_t has_bn, double eps,
-                    int64_t relu1, int64_t has_res, int64_t relu2) {
+                    int64_t relu1, int64_t has_res, int64_t relu2, int64_t has_stats) {
   int k = 2 + (int)has_bias;
   float *y = p[k + 4 * (has_bn != 0) + (has_res != 0)];
-  kn_conv_ep ep = {0, 0, 0, 0, 0, y, eps, relu1, relu2};
+  kn_conv_ep ep = {0, 0, 0, 0, 0, y, eps, relu1, relu2, 0, Co, 0};
   if (has_bn) ep.gamma = p[k], ep.beta = p[k + 1], ep.rm = p[k + 2], ep.rv = p[k + 3], k += 4;
   if (has_res) ep.res = p[k++];
+  if (has_stats) ep.part = p[k + 1]; /* after y */
   kn_conv_fwd(p[0], p[1], has_bias ? p[2] : 0, y, &ep, begin, end, N, Ci, H, W, Co, OH, OW, kh, kw, sh, sw, ph,
               pw, dh, dw, G);
 }
@@ -269,14 +321,54 @@ void kn_k_conv2d_grad_weight(void *const *p, int64_t begin, int64_t end, int64_t
   }
 }
 
+/* Epilogue of the grad-input conv for a batchnorm2d_grad that reads (a chain of) its output:
+ * on each final piece of dx, g = relu_grad(dx + other_0 + ..., mask) (each step optional), and the
+ * per-channel sums batchnorm2d_grad needs, sum g and sum g * (x - mean), go to
+ * part[(t * Ci + ci) * 2 ..] for pixel tile t (direct path: n * ceil(P / KN_NC) + tile; else n).
+ * Nothing is written to dx beyond the conv's own result. */
+typedef struct {
+  const float *other[3], *mask, *x, *mean;
+  const float *dx; /* the output: the operands are read at d - dx */
+  int64_t n_other, Ci, t;
+  double *part;
+} kn_gi_ep;
+
+KN_INLINE void kn_gi_ep_row(const kn_gi_ep *e, int64_t ci, const float *d, int64_t len) {
+  int64_t off = d - e->dx, k = 0;
+  const float *o0 = e->n_other > 0 ? e->other[0] + off : d, *o1 = e->n_other > 1 ? e->other[1] + off : d;
+  const float *o2 = e->n_other > 2 ? e->other[2] + off : d, *y = e->mask ? e->mask + off : d, *xv = e->x + off;
+  float mu = e->mean[ci], a0 = e->n_other > 0 ? 1.0f : 0.0f, a1 = e->n_other > 1 ? 1.0f : 0.0f;
+  float a2 = e->n_other > 2 ? 1.0f : 0.0f, lo = e->mask ? 0.0f : -INFINITY;
+  float l[16] = {0}, q[16] = {0};
+  for (; k + 16 <= len; k += 16)
+    for (int j = 0; j < 16; j++) {
+      float g = d[k + j] + a0 * o0[k + j] + a1 * o1[k + j] + a2 * o2[k + j];
+      g = y[k + j] > lo ? g : 0.0f;
+      l[j] += g;
+      q[j] += g * (xv[k + j] - mu);
+    }
+  double s = 0, sx = 0;
+  for (; k < len; k++) {
+    float g = d[k] + a0 * o0[k] + a1 * o1[k] + a2 * o2[k];
+    g = y[k] > lo ? g : 0.0f;
+    s += g;
+    sx += (double)g * ((double)xv[k] - mu);
+  }
+  for (int j = 0; j < 16; j++) s += l[j], sx += q[j];
+  double *r = e->part + (e->t * e->Ci + ci) * 2;
+  r[0] += s;
+  r[1] += sx;
+}
+
 /* p: dy[N,Co,OH,OW], w[Co,Ci/G,kh,kw], dx[N,Ci,H,W].
  * direct (1x1, stride 1, no padding): items kn_conv_fwd_items(N, G, Ci/G, P); else items N * G. */
-void kn_k_conv2d_grad_input(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H,
-                            int64_t W, int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh,
-                            int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t G,
-                            int64_t direct) {
+KN_INLINE void kn_conv_gi(void *const *p, const kn_gi_ep *ep, int64_t begin, int64_t end, int64_t N, int64_t Ci,
+                          int64_t H, int64_t W, int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t G,
+                          int64_t direct) {
   const float *dy = p[0], *w = p[1];
   float *dx = p[2];
+  kn_gi_ep es;
   kn_geom geo = {H, W, OW, kh, kw, sh, sw, ph, pw, dh, dw};
   int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw;
   if (direct) {
@@ -288,6 +380,13 @@ void kn_k_conv2d_grad_input(void *const *p, int64_t begin, int64_t end, int64_t 
       int64_t mm = cig - i0 < mc ? cig - i0 : mc, nn = P - p0 < KN_NC ? P - p0 : KN_NC;
       kn_gemm_tile(mm, nn, cog, w + g * cog * K + i0, 1, K, dy + (n * Co + g * cog) * P + p0, P, 1,
                    dx + (n * Ci + g * cig + i0) * P + p0, P, 0);
+      if (ep) {
+        es = *ep;
+        es.t = n * np + pt;
+        int64_t ci0 = g * cig + i0;
+        memset(es.part + (es.t * Ci + ci0) * 2, 0, (size_t)(2 * mm) * sizeof(double));
+        for (int64_t i = 0; i < mm; i++) kn_gi_ep_row(&es, ci0 + i, dx + (n * Ci + ci0 + i) * P + p0, nn);
+      }
     }
     return;
   }
@@ -310,5 +409,35 @@ void kn_k_conv2d_grad_input(void *const *p, int64_t begin, int64_t end, int64_t 
         for (int64_t i = 0; i < mm; i++) kn_col_row(dxg, i0 + i, p0, nn, geo, T + i * KN_NC, 1);
       }
     }
+    if (ep) { /* the image group's planes are final */
+      es = *ep;
+      es.t = n;
+      memset(es.part + (n * Ci + g * cig) * 2, 0, (size_t)(2 * cig) * sizeof(double));
+      for (int64_t ci = 0; ci < cig; ci++) kn_gi_ep_row(&es, g * cig + ci, dxg + ci * H * W, H * W);
+    }
   }
+}
+
+void kn_k_conv2d_grad_input(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H,
+                            int64_t W, int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh,
+                            int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t G,
+                            int64_t direct) {
+  kn_conv_gi(p, 0, begin, end, N, Ci, H, W, Co, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw, G, direct);
+}
+
+/* kn_k_conv2d_grad_input with the batchnorm2d_grad statistics epilogue (kn_gi_ep). p: dy, w, dx,
+ * other[n_other], (mask if has_mask), x (the BN input), mean (its batch mean), part (doubles
+ * [T][Ci][2], T = N * ceil(OH*OW / KN_NC) when direct, else N). Items as kn_k_conv2d_grad_input. */
+void kn_k_conv2d_grad_input_st(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H,
+                               int64_t W, int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh,
+                               int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t G,
+                               int64_t direct, int64_t n_other, int64_t has_mask) {
+  kn_gi_ep ep = {{0, 0, 0}, 0, 0, 0, p[2], n_other, Ci, 0, 0};
+  int k = 3;
+  for (int64_t i = 0; i < n_other; i++) ep.other[i] = p[k++];
+  if (has_mask) ep.mask = p[k++];
+  ep.x = p[k++];
+  ep.mean = p[k++];
+  ep.part = p[k];
+  kn_conv_gi(p, &ep, begin, end, N, Ci, H, W, Co, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw, G, direct);
 }

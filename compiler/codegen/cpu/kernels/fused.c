@@ -183,7 +183,8 @@ static __attribute__((noinline)) void eval_tile(kn_fctx *x, int upto, int store,
   }
 }
 
-/* Batch statistics of the BN op i for channel c: pre-passes over all planes of the channel. */
+/* Batch statistics of the BN op i for channel c: pre-passes over all planes of the channel, or,
+ * where the producing conv's epilogue gathered them, a merge of its per-tile partials. */
 static __attribute__((noinline)) void gather_stats(kn_fctx *x, int i, int64_t c) {
   const double *o = op_at(x->prog, i);
   int64_t N = x->N, HW = x->HW;
@@ -191,20 +192,37 @@ static __attribute__((noinline)) void gather_stats(kn_fctx *x, int i, int64_t c)
   if ((int)o[0] == KN_FOP_BN_TRAIN) {
     /* One pass: sum and sum of squares in double (kn_k_batchnorm2d takes two; the difference is
      * far below float precision unless mean^2 / var exceeds ~1e8). */
-    double s = 0, ss = 0;
-    float sh = 0;
-    for (int64_t n = 0; n < N; n++)
-      for (int64_t h0 = 0; h0 < HW; h0 += KN_FTILE) {
-        int64_t len = HW - h0 < KN_FTILE ? HW - h0 : KN_FTILE;
-        eval_tile(x, i, 0, n, c, h0, len);
-        const float *a = operand(x, o[2], 0, n, c, h0, len);
-        if (!n && !h0) sh = a[0]; /* shifted sums: no cancellation when |mean| >> std */
-        tile_sum_sq(a, len, sh, &s, &ss);
+    double mean, var, eps = o[7];
+    if ((int)o[8] >= 0) { /* gathered by the producing conv's epilogue: merge its tiles in order */
+      const double *q = (const double *)x->p[(int)o[8]];
+      int64_t T = (int64_t)o[9];
+      double cnt = 0, m2 = 0;
+      mean = 0;
+      for (int64_t t = 0; t < T; t++) {
+        const double *r = q + (t * x->C + c) * 3;
+        if (r[0] <= 0) continue;
+        double nn = cnt + r[0], delta = r[1] - mean;
+        mean += delta * r[0] / nn;
+        m2 += r[2] + delta * delta * cnt * r[0] / nn;
+        cnt = nn;
       }
-    double mean = sh + s / m;
-    ss = ss - s * s / m;
-    if (ss < 0) ss = 0;
-    double var = ss / m, eps = o[7];
+      var = (m2 < 0 ? 0 : m2) / m;
+    } else {
+      double s = 0, ss = 0;
+      float sh = 0;
+      for (int64_t n = 0; n < N; n++)
+        for (int64_t h0 = 0; h0 < HW; h0 += KN_FTILE) {
+          int64_t len = HW - h0 < KN_FTILE ? HW - h0 : KN_FTILE;
+          eval_tile(x, i, 0, n, c, h0, len);
+          const float *a = operand(x, o[2], 0, n, c, h0, len);
+          if (!n && !h0) sh = a[0]; /* shifted sums: no cancellation when |mean| >> std */
+          tile_sum_sq(a, len, sh, &s, &ss);
+        }
+      mean = sh + s / m;
+      ss = ss - s * s / m;
+      if (ss < 0) ss = 0;
+      var = ss / m;
+    }
     const float *gamma = x->p[(int)o[3]], *beta = x->p[(int)o[4]];
     ((float *)x->p[(int)o[5]])[c] = (float)mean;
     ((float *)x->p[(int)o[6]])[c] = (float)var;
@@ -214,13 +232,18 @@ static __attribute__((noinline)) void gather_stats(kn_fctx *x, int i, int64_t c)
   }
   const float *gamma = x->p[(int)o[4]], *mean = x->p[(int)o[5]], *var = x->p[(int)o[6]];
   double mu = mean[c], istd = 1.0 / sqrt((double)var[c] + o[9]), sdy = 0, sdyx = 0;
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t h0 = 0; h0 < HW; h0 += KN_FTILE) {
-      int64_t len = HW - h0 < KN_FTILE ? HW - h0 : KN_FTILE;
-      eval_tile(x, i, 0, n, c, h0, len);
-      const float *dy = operand(x, o[2], 0, n, c, h0, len), *v = operand(x, o[3], 1, n, c, h0, len);
-      tile_sum_dot(dy, v, len, (float)mu, &sdy, &sdyx);
-    }
+  if ((int)o[11] >= 0) { /* gathered by the producing grad-input conv's epilogue */
+    const double *q = (const double *)x->p[(int)o[11]];
+    for (int64_t t = 0; t < (int64_t)o[12]; t++) sdy += q[(t * x->C + c) * 2], sdyx += q[(t * x->C + c) * 2 + 1];
+  } else {
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t h0 = 0; h0 < HW; h0 += KN_FTILE) {
+        int64_t len = HW - h0 < KN_FTILE ? HW - h0 : KN_FTILE;
+        eval_tile(x, i, 0, n, c, h0, len);
+        const float *dy = operand(x, o[2], 0, n, c, h0, len), *v = operand(x, o[3], 1, n, c, h0, len);
+        tile_sum_dot(dy, v, len, (float)mu, &sdy, &sdyx);
+      }
+  }
   ((float *)x->p[(int)o[7]])[c] = (float)(sdyx * istd);
   ((float *)x->p[(int)o[8]])[c] = (float)sdy;
   int training = (int)o[10] != 0;

@@ -20,15 +20,19 @@
 enum {
   KN_FOP_RELU, KN_FOP_SIGMOID, KN_FOP_RELU_GRAD, KN_FOP_SIGMOID_GRAD, KN_FOP_ADD, KN_FOP_MUL,
   KN_FOP_BN,       /* eval-mode batchnorm: x, gamma, beta, rmean, rvar (ptrs), eps */
-  KN_FOP_BN_TRAIN, /* batch statistics: x, gamma, beta (ptrs), mean-out, var-out (ptrs), eps */
-  KN_FOP_BN_GRAD,  /* dy, x, gamma, mean, var, dgamma-out, dbeta-out (ptrs), eps, training */
+  KN_FOP_BN_TRAIN, /* batch statistics: x, gamma, beta (ptrs), mean-out, var-out (ptrs), eps,
+                    * partials (ptr, -1: none: a pre-pass gathers them; else kn_k_conv2d_ep's
+                    * [T][C][3] (count, mean, M2) doubles), T */
+  KN_FOP_BN_GRAD,  /* dy, x, gamma, mean, var, dgamma-out, dbeta-out (ptrs), eps, training,
+                    * partials (ptr, -1: none; else kn_k_conv2d_grad_input_st's [T][C][2]
+                    * sums of dy and dy * (x - mean)), T */
   KN_FOP_POOL,     /* per plane: x, kind 0 avg, 1 max, 2 sum; output [N, C] at [1] */
   KN_FOP_CSUM      /* per channel sum over n, hw: x; output [C] at [1] */
 };
 enum { KN_FB_FULL, KN_FB_NC, KN_FB_NHW, KN_FB_C };
 enum { KN_FMODE_PLANE, KN_FMODE_CHANNEL };
 enum { KN_FP_N, KN_FP_C, KN_FP_HW, KN_FP_MODE, KN_FP_ITEMS, KN_FP_NOPS, KN_FP_CHUNK, KN_FP_OPS = 8 };
-#define KN_FOPSZ 12
+#define KN_FOPSZ 14
 #define KN_FMAXOPS 24
 #define KN_FREF_EXT 100
 #define KN_FTILE 512
