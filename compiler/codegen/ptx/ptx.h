@@ -28,7 +28,7 @@
 #include "diag.h"
 #include "ir.h"
 
-#define KN_PTX_MAX_I 20
+#define KN_PTX_MAX_I 80 /* kn_gk_fused: 4 + 8 ops x 9 (kernels/kn_gfused.h) */
 #define KN_PTX_MAX_F 8
 #define KN_PTX_MAX_P 10
 #define KN_PTX_BLOCK 256    /* threads per block of every launch */
@@ -38,6 +38,7 @@ typedef struct kn_ptx_options {
   const char *cpu;      /* "sm_80" */
   const char *features; /* "+ptx75" */
   int opt_level;        /* 0: no IR optimisation (debugging), else default<O3> */
+  bool no_fuse;         /* ignore kernel groups: every node its own launches (tests compare) */
 } kn_ptx_options;
 
 void kn_ptx_options_default(kn_ptx_options *o);
@@ -55,6 +56,8 @@ typedef struct kn_ptx_call {
   int n_p;
   int64_t threads;           /* work size: threads that have something to do */
   unsigned grid, block;      /* 1-d launch shape */
+  int n_fused;               /* kn_gk_fused: graph nodes it evaluates, `node` .. `fused_last`; else 0 */
+  int fused_last;
 } kn_ptx_call;
 
 typedef struct kn_ptx_program {
@@ -62,11 +65,23 @@ typedef struct kn_ptx_program {
   int n_calls, cap_calls;
   char *ptx;          /* NUL-terminated PTX text, NULL until emitted; owned */
   size_t ptx_len;
+  int fused_launches;  /* kn_gk_fused launches (ptx_fuse.c) */
+  int fused_nodes;     /* graph nodes they evaluate */
+  int internal_values; /* values they keep in registers (in no launch, no memory) */
 } kn_ptx_program;
 
 /* Lowers every live node of g (in order) to calls; shapes must be inferred. False with a
- * diagnostic when g uses something the backend cannot lower (e.g. a non-f32 step count). */
+ * diagnostic when g uses something the backend cannot lower (e.g. a non-f32 step count).
+ * Kernel groups (kn_node.kernel, set by the -O2 passes) are honoured: inside a group, each run of
+ * consecutive elementwise members is one kn_gk_fused launch (ptx_fuse.c). */
 bool kn_ptx_lower_graph(const kn_graph *g, kn_ptx_program *prog, kn_diag *d);
+/* The same with options (o may be NULL: defaults); o->no_fuse lowers every node on its own. */
+bool kn_ptx_lower_graph_ex(const kn_graph *g, const kn_ptx_options *o, kn_ptx_program *prog, kn_diag *d);
+/* For the memory planner (kn_memplan_build_fused): skip[v] for values no launch reads or writes
+ * (internal values of fused runs), unit_first/unit_last per node for the nodes of a fused launch.
+ * Arrays of g->n_vals and g->n_nodes entries, filled by the caller's allocation. */
+void kn_ptx_fused_plan(const kn_graph *g, const kn_ptx_program *prog, const bool *pinned, bool *skip,
+                       int *unit_first, int *unit_last);
 /* Builds the wrappers, optimises and emits prog->ptx. */
 bool kn_ptx_emit_program(kn_ptx_program *prog, const kn_ptx_options *o, kn_diag *d);
 /* Both of the above; *out is the caller's to dispose (NULL on failure). */
@@ -89,6 +104,8 @@ typedef struct kn_ptx_model_stats {
   int launches[8];     /* per entry */
   int64_t ptx_bytes[8];
   int64_t work_size[8];
+  int launches_unfused[8]; /* the same entry with kn_ptx_options.no_fuse */
+  int fused_launches[8], fused_nodes[8], internal_values[8];
 } kn_ptx_model_stats;
 
 /* Writes BASE.c (the kn_model descriptor with the same layout and tables as the CPU build of the

@@ -21,6 +21,7 @@ void kn_ptx_options_default(kn_ptx_options *o) {
   o->cpu = "sm_80";
   o->features = "+ptx75";
   o->opt_level = 3;
+  o->no_fuse = false;
 }
 
 /* LLVM aborts on errors such as "Cannot select"; say what happened instead of a stack dump. */
@@ -221,7 +222,7 @@ bool kn_ptx_emit_program(kn_ptx_program *prog, const kn_ptx_options *o, kn_diag 
 
 bool kn_ptx_compile_graph(const kn_graph *g, const kn_ptx_options *o, kn_ptx_program **out, kn_diag *d) {
   kn_ptx_program *prog = kn_xcalloc(1, sizeof *prog);
-  if (!kn_ptx_lower_graph(g, prog, d) || !kn_ptx_emit_program(prog, o, d)) {
+  if (!kn_ptx_lower_graph_ex(g, o, prog, d) || !kn_ptx_emit_program(prog, o, d)) {
     kn_ptx_program_dispose(prog);
     *out = NULL;
     return false;

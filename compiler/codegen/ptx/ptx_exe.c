@@ -85,12 +85,32 @@ static bool put_entry(FILE *f, FILE *fa, persist_table *p, const kn_ptx_entry *e
     int role = kn_cpu_value_role(g, v);
     pinned[v] = g->vals[v].kind == KN_VAL_INPUT || role == KN_ROLE_OUTPUT || role == KN_ROLE_LOSS;
   }
-  kn_memplan mp;
-  KN_ASSERT(kn_memplan_build(g, pinned, KN_MEMPLAN_ALIGN, &mp));
   kn_ptx_options o;
   kn_ptx_options_default(&o);
   kn_ptx_program *prog = NULL;
   bool ok = kn_ptx_compile_graph(g, &o, &prog, d);
+  /* Values internal to fused launches (in no launch) get no slot; a fused launch is one unit. */
+  kn_memplan mp;
+  if (ok) {
+    bool *skip = kn_xmalloc((size_t)(g->n_vals ? g->n_vals : 1) * sizeof *skip);
+    int *uf = kn_xmalloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *uf);
+    int *ul = kn_xmalloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *ul);
+    kn_ptx_fused_plan(g, prog, pinned, skip, uf, ul);
+    KN_ASSERT(kn_memplan_build_fused(g, pinned, skip, uf, ul, KN_MEMPLAN_ALIGN, &mp));
+    free(skip), free(uf), free(ul);
+  } else {
+    KN_ASSERT(kn_memplan_build(g, pinned, KN_MEMPLAN_ALIGN, &mp));
+  }
+  if (ok && st && idx < 8) { /* launches without fusion, for --stats */
+    kn_ptx_options nf = o;
+    nf.no_fuse = true;
+    kn_ptx_program plain = {0};
+    if (kn_ptx_lower_graph_ex(g, &nf, &plain, d)) st->launches_unfused[idx] = plain.n_calls;
+    free(plain.calls);
+    st->fused_launches[idx] = prog->fused_launches;
+    st->fused_nodes[idx] = prog->fused_nodes;
+    st->internal_values[idx] = prog->internal_values;
+  }
   if (ok) {
     char *ptx = ptx_path(tmp_base, idx);
     ok = kn_write_file_atomic(ptx, prog->ptx, prog->ptx_len);

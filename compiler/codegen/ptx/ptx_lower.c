@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_groups.h"
 #include "ptx.h"
+#include "ptx_fuse.h"
 #include "util.h"
 
 typedef struct {
@@ -333,13 +335,33 @@ static bool lower_node(kn_lowering *l, kn_diag *d) {
   return false;
 }
 
-bool kn_ptx_lower_graph(const kn_graph *g, kn_ptx_program *prog, kn_diag *d) {
-  for (int k = 0; k < g->n_nodes; k++) {
-    if (g->nodes[k].dead) continue;
-    kn_lowering l = {g, &g->nodes[k], prog, 0};
-    if (!lower_node(&l, d)) return false;
+static bool lower_one(const kn_graph *g, int node, kn_ptx_program *prog, kn_diag *d) {
+  kn_lowering l = {g, &g->nodes[node], prog, 0};
+  return lower_node(&l, d);
+}
+
+/* Kernel by kernel (kn_kernels_build order, which is node order since groups are contiguous): a
+ * multi-node group goes through ptx_fuse.c, a lone node gets its usual launches. */
+bool kn_ptx_lower_graph_ex(const kn_graph *g, const kn_ptx_options *o, kn_ptx_program *prog, kn_diag *d) {
+  if (o && o->no_fuse) {
+    for (int k = 0; k < g->n_nodes; k++)
+      if (!g->nodes[k].dead && !lower_one(g, k, prog, d)) return false;
+    return true;
   }
-  return true;
+  kn_kernel_list kl;
+  kn_kernels_build(g, &kl);
+  bool ok = true;
+  for (int k = 0; ok && k < kl.n; k++) {
+    const kn_kernel *K = &kl.k[k];
+    ok = K->n_nodes > 1 ? kn_ptx_fuse_group(g, K->nodes, K->n_nodes, prog, lower_one, d)
+                        : lower_one(g, K->nodes[0], prog, d);
+  }
+  kn_kernels_free(&kl);
+  return ok;
+}
+
+bool kn_ptx_lower_graph(const kn_graph *g, kn_ptx_program *prog, kn_diag *d) {
+  return kn_ptx_lower_graph_ex(g, NULL, prog, d);
 }
 
 void kn_ptx_program_dispose(kn_ptx_program *prog) {
