@@ -61,13 +61,14 @@ static void fill_batch(const kn_session *s, const kn_batch *b, float *x, int32_t
  * the current step's kernels run. NULL prefetch for CPU builds and with KILN_NO_PREFETCH=1. */
 typedef struct train_prefetch {
   const kn_model_prefetch_desc *pf;
-  float *x;
+  float *x;          /* the staged batch's images and labels, as kn_session_train_step's inputs */
   int32_t *y;
+  int32_t *cur_y;    /* the labels of the step that is running, for scoring it */
   const void **data; /* per tensor of train_step */
 } train_prefetch;
 
 static void prefetch_free(train_prefetch *p) {
-  free(p->x), free(p->y), free(p->data);
+  free(p->x), free(p->y), free(p->cur_y), free(p->data);
   memset(p, 0, sizeof *p);
 }
 
@@ -77,8 +78,9 @@ static bool prefetch_init(train_prefetch *p, kn_session *s, kn_error *err) {
   const kn_entry_desc *e = s->entry[KN_SESSION_TRAIN];
   p->x = malloc((size_t)kn_tensor_bytes(s->input[KN_SESSION_TRAIN]));
   p->y = malloc((size_t)kn_tensor_bytes(s->labels[KN_SESSION_TRAIN]));
+  p->cur_y = malloc(sizeof(int32_t) * (size_t)s->batch);
   p->data = calloc((size_t)e->n_tensors + 1, sizeof *p->data);
-  if (!p->x || !p->y || !p->data) {
+  if (!p->x || !p->y || !p->cur_y || !p->data) {
     prefetch_free(p);
     return kn_error_set(err, "out of memory");
   }
@@ -129,13 +131,13 @@ static bool train_epoch(kn_session *s, kn_loader *ld, train_prefetch *pre, const
       kn_score_batch(kn_session_output(s, KN_SESSION_TRAIN), b->y, n, s->classes, &sum, &correct, NULL);
       b = kn_loader_next(ld);
     } else {
-      memcpy(pre->y, b->y, sizeof(int32_t) * (size_t)n); /* b is gone after the next kn_loader_next */
+      memcpy(pre->cur_y, b->y, sizeof(int32_t) * (size_t)n); /* b is gone after the next kn_loader_next */
       ++*step;
       s->entry[KN_SESSION_TRAIN]->fn(s->persist, s->work); /* queues step k on the staged inputs */
       b = kn_loader_next(ld);
       if (b) prefetch_stage(pre, s, b, kn_sched_lr(c, m->lr, m->epochs, epoch + (double)b->number / nb), *step + 1);
       pre->pf->wait(); /* step k's results */
-      kn_score_batch(kn_session_output(s, KN_SESSION_TRAIN), pre->y, n, s->classes, &sum, &correct, NULL);
+      kn_score_batch(kn_session_output(s, KN_SESSION_TRAIN), pre->cur_y, n, s->classes, &sum, &correct, NULL);
     }
     seen += n;
     if (!isfinite(sum)) {

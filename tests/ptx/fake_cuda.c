@@ -11,6 +11,8 @@
  *                    "dtoh BYTES", "stream_create S FLAGS", "alloc_host BYTES" (S, E: small numbers)
  *   KN_FAKE_FAIL     a function name: its KN_FAKE_FAIL_AT'th call (default 1) returns
  *                    KN_FAKE_FAIL_RC (default 700, CUDA_ERROR_ILLEGAL_ADDRESS)
+ *   KN_FAKE_DROP     cuMemcpyHtoDAsync_v2 or cuMemcpyDtoDAsync_v2: its calls succeed but copy
+ *                    nothing (a lost copy, to show that a test would notice one)
  *   KN_FAKE_MIX=1    launches "compute": each hashes up to 256 bytes at every pointer argument (and
  *                    the kernel's name) and writes the hash as a float over the first 4 bytes of the
  *                    last argument, so results depend on every input and on the order of launches
@@ -52,6 +54,11 @@ static CUresult injected(const char *name) {
   const char *f = getenv("KN_FAKE_FAIL");
   if (!f || strcmp(f, name)) return 0;
   return ++calls == env("KN_FAKE_FAIL_AT", 1) ? env("KN_FAKE_FAIL_RC", 700) : 0;
+}
+
+static int dropped(const char *name) {
+  const char *d = getenv("KN_FAKE_DROP");
+  return d && !strcmp(d, name);
 }
 
 /* Device and pinned allocations: [base, base + size), for KN_FAKE_MIX and the trace. */
@@ -189,7 +196,7 @@ CUresult cuMemcpyDtoH_v2(void *d, CUdeviceptr s, size_t n) {
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, void *st) {
   CUresult r = injected("cuMemcpyHtoDAsync_v2");
   if (r) return r;
-  memcpy((void *)(size_t)d, s, n);
+  if (!dropped("cuMemcpyHtoDAsync_v2")) memcpy((void *)(size_t)d, s, n);
   htod_async += n;
   struct fake_alloc *m = find(s);
   trace("htod_async %zu %zu %d", (size_t)st, n, m && m->pinned);
@@ -198,7 +205,7 @@ CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, void *st) 
 CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void *st) {
   CUresult r = injected("cuMemcpyDtoDAsync_v2");
   if (r) return r;
-  memmove((void *)(size_t)d, (const void *)(size_t)s, n);
+  if (!dropped("cuMemcpyDtoDAsync_v2")) memmove((void *)(size_t)d, (const void *)(size_t)s, n);
   trace("dtod_async %zu %zu", (size_t)st, n);
   return 0;
 }

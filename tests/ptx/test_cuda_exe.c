@@ -11,7 +11,13 @@
  * brings back exactly the initial weights the CPU build starts from (so persist went up and came
  * back through the device), each step copies only the entry's inputs up and its results down and
  * launches every kernel once, `train` writes checkpoints, and the CPU build's checkpoint resumes
- * in the GPU build. The region sizes in `info` match the CPU build (same memory plan). */
+ * in the GPU build. The region sizes in `info` match the CPU build (same memory plan).
+ * Prefetching (kn_model_prefetch, check_prefetch): with launches that hash their arguments into
+ * their last one (KN_FAKE_MIX), training with batch k+1 staged during step k writes the same
+ * checkpoint and losses as KILN_NO_PREFETCH=1, while a lost on-device copy changes them; the call
+ * trace shows each staged upload on a second, non-blocking stream from pinned memory, issued while
+ * the previous step's launches are queued and before its synchronisation, and each step waiting
+ * for the event recorded after its own upload; a failing async copy exits 1 naming the CUDA error. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +190,132 @@ static void check_fake(const char *exe, const char *cpu_exe) {
   CHECK_MSG(rc == 0, "cpu eval of the GPU build's weights: %d", rc);
 }
 
+static bool same_file(const char *a, const char *b) {
+  size_t na = 0, nb = 0;
+  char *x = slurp(a, &na), *y = slurp(b, &nb);
+  bool same = na > 0 && na == nb && !memcmp(x, y, na);
+  free(x), free(y);
+  return same;
+}
+
+/* metrics.csv without its two timing columns (images_per_s, seconds). */
+static char *csv_losses(const char *path) {
+  char *t = slurp(path, NULL), *out = kn_xstrdup(""), *save = NULL;
+  for (char *line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *cut = line;
+    for (int k = 0; k < 6 && cut; k++) cut = strchr(cut + 1, ',');
+    if (cut) *cut = 0;
+    char *next = kn_fmt("%s%s\n", out, line);
+    free(out);
+    out = next;
+  }
+  free(t);
+  return out;
+}
+
+/* What the fake driver's call trace says about the staged uploads. */
+typedef struct trace_stats {
+  long main, copy;      /* the compute stream (created first, flags 0) and the copy stream (flags 1) */
+  int waits;            /* stream_wait on the compute stream: one per staged step */
+  int waits_on_latest;  /* ... for the event recorded last on the copy stream, after its upload */
+  int copied;           /* ... followed by device-to-device copies before the step's first launch */
+  int uploads, pinned;  /* htod_async on the copy stream, from pinned memory */
+  int overlapped;       /* ... issued while compute launches were queued and not yet synchronised */
+  int main_uploads, dtod;
+} trace_stats;
+
+static trace_stats scan_trace(const char *path) {
+  trace_stats st = {.main = -1, .copy = -1};
+  char *t = slurp(path, NULL), *save = NULL;
+  long rec[256];
+  for (int k = 0; k < 256; k++) rec[k] = -1;
+  long latest = -1, a, b;
+  int queued = 0, dtod_after_wait = 0, p;
+  bool waiting = false;
+  unsigned flags;
+  for (char *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    if (sscanf(l, "stream_create %ld %u", &a, &flags) == 2) {
+      if (flags == 0 && st.main < 0) st.main = a;
+      if (flags == 1) st.copy = a;
+    } else if (sscanf(l, "launch %ld", &a) == 1 && a == st.main) {
+      queued++;
+      if (waiting && dtod_after_wait > 0) st.copied++;
+      waiting = false;
+    } else if (sscanf(l, "htod_async %ld %ld %d", &a, &b, &p) == 3) {
+      if (a == st.copy) st.uploads++, st.pinned += p, st.overlapped += queued > 0;
+      else st.main_uploads++;
+    } else if (sscanf(l, "dtod_async %ld", &a) == 1) {
+      st.dtod++;
+      dtod_after_wait += a == st.main;
+    } else if (sscanf(l, "event_record %ld %ld", &a, &b) == 2 && a >= 0 && a < 256) {
+      rec[a] = b;
+      if (b == st.copy) latest = a;
+    } else if (sscanf(l, "stream_wait %ld %ld", &a, &b) == 2) {
+      st.waits++;
+      st.waits_on_latest += a == st.main && b >= 0 && b < 256 && rec[b] == st.copy && b == latest;
+      waiting = true;
+      dtod_after_wait = 0;
+    } else if (sscanf(l, "sync %ld", &a) == 1 && a == st.main) {
+      queued = 0;
+    }
+  }
+  free(t);
+  return st;
+}
+
+/* Prefetching the next batch (kn_model_prefetch) against KILN_NO_PREFETCH=1, through the fake. */
+static void check_prefetch(const char *exe) {
+  char env[600];
+  snprintf(env, sizeof env, "KN_CUDA_LIBRARY='%s' KN_FAKE_MIX=1", fake);
+  const char *train = "train --epochs 2 --limit 8 --test-limit 4 --quiet";
+  unlink("pf.trace"), unlink("np.trace");
+  int rc = sh("%s KN_FAKE_TRACE=pf.trace '%s' %s --out pf-run > pf.out 2>&1", env, exe, train);
+  CHECK_MSG(rc == 0, "prefetched train: exit %d", rc);
+  rc = sh("%s KN_FAKE_TRACE=np.trace KILN_NO_PREFETCH=1 '%s' %s --out np-run > np.out 2>&1", env, exe, train);
+  CHECK_MSG(rc == 0, "train with KILN_NO_PREFETCH=1: exit %d", rc);
+  CHECK_MSG(same_file("pf-run/checkpoint.safetensors", "np-run/checkpoint.safetensors") &&
+                same_file("pf-run/best.safetensors", "np-run/best.safetensors"),
+            "prefetched and plain training wrote different checkpoints");
+  char *lp = csv_losses("pf-run/metrics.csv"), *ln = csv_losses("np-run/metrics.csv");
+  CHECK_MSG(strlen(lp) > 60 && !strcmp(lp, ln), "losses differ:\n%s---\n%s", lp, ln);
+  free(lp), free(ln);
+  /* The comparison can fail: losing the on-device copy of the staged inputs changes the weights. */
+  rc = sh("%s KN_FAKE_DROP=cuMemcpyDtoDAsync_v2 '%s' %s --out drop-run > /dev/null 2>&1", env, exe, train);
+  CHECK_MSG(rc == 0 && !same_file("pf-run/checkpoint.safetensors", "drop-run/checkpoint.safetensors"),
+            "a lost copy of the staged inputs went unnoticed (exit %d)", rc);
+
+  /* The steps the run made, from the checkpoint's metadata ("step":"8"). */
+  size_t nck = 0;
+  char *ck = slurp("pf-run/checkpoint.safetensors", &nck);
+  const char *sp = nck > 8 ? strstr(ck + 8, "\"step\":\"") : NULL; /* the JSON header follows its length */
+  int steps = sp ? atoi(sp + 8) : -1, epochs = 2;
+  free(ck);
+  trace_stats pf = scan_trace("pf.trace"), np = scan_trace("np.trace");
+  CHECK_MSG(steps >= 4 && pf.main >= 0 && pf.copy >= 0 && pf.copy != pf.main, "streams: main %ld copy %ld, %d steps",
+            pf.main, pf.copy, steps);
+  CHECK_MSG(pf.uploads == steps && pf.pinned == steps, "%d staged uploads (%d from pinned memory), want %d", pf.uploads,
+            pf.pinned, steps);
+  CHECK_MSG(pf.overlapped == steps - epochs, "%d uploads issued while the previous step was queued, want %d (all but "
+            "each epoch's first)", pf.overlapped, steps - epochs);
+  CHECK_MSG(pf.waits == steps && pf.waits_on_latest == steps && pf.copied == steps,
+            "%d steps waited (%d on the event of the latest upload, %d copied the inputs before launching), want %d",
+            pf.waits, pf.waits_on_latest, pf.copied, steps);
+  CHECK_MSG(np.copy < 0 && np.waits == 0 && np.uploads == 0 && np.dtod == 0 && np.main_uploads > pf.main_uploads,
+            "KILN_NO_PREFETCH=1 still staged: copy stream %ld, %d waits, %d staged uploads, %d dtod", np.copy, np.waits,
+            np.uploads, np.dtod);
+
+  /* A failing async copy (the second staged upload, issued during step 1) and a failing wait. */
+  const char *fails[][2] = {{"cuMemcpyHtoDAsync_v2", "2"}, {"cuStreamWaitEvent", "3"}};
+  for (int k = 0; k < 2; k++) {
+    rc = sh("%s KN_FAKE_FAIL=%s KN_FAKE_FAIL_AT=%s '%s' %s --out fail-run > fail.out 2> fail.err", env, fails[k][0],
+            fails[k][1], exe, train);
+    char *err = slurp("fail.err", NULL), want[128];
+    snprintf(want, sizeof want, "error: CUDA: %s: CUDA_ERROR_ILLEGAL_ADDRESS (700)\n", fails[k][0]);
+    CHECK_MSG(rc == 1 && strstr(err, want), "%s failing: exit %d, stderr '%s'", fails[k][0], rc, err);
+    free(err);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc < 5) {
     fprintf(stderr, "usage: %s KILN PTXAS FAKE_LIB (TINY_SPEC | --seeds SPEC...)\n", argv[0]);
@@ -209,6 +341,7 @@ int main(int argc, char **argv) {
       rc = sh("'%s' compile '%s' -o cpu.exe > compile.log 2>&1", kiln, spec);
       CHECK_MSG(rc == 0, "%s: CPU build exit %d", spec, rc);
       if (!rc) check_fake("./gpu.exe", "./cpu.exe");
+      if (!rc) check_prefetch("./gpu.exe");
     }
     printf("%s %s\n", kn_check_failed ? "FAIL" : "ok  ", spec);
   }
