@@ -10,7 +10,9 @@
 # (docs/fusion.md).
 #
 # usage: bench/fusion_bench.sh [--kiln PATH] [--iters N] [--rounds R] [--batch N] [--input HxW]
-#                              [--per-pass] [--no-O0] [--cpu-time] MODEL.yaml...
+#                              [--per-pass] [--no-O0] [--cpu-time] [--config FLAGS]... MODEL.yaml...
+# --config FLAGS: one more configuration (kiln compile flags, e.g. "-O2 --bn-stats=all").
+# The speed-up columns give the median of the per-round ratios and, in brackets, their range.
 # --cpu-time: report CPU time per iteration (perf stat task-clock of a 3-iteration run minus a
 # 1-iteration run, halved) instead of wall time: far less sensitive to other users' load; use it
 # with KILN_THREADS=1 (with more threads it also counts the pool's waiting).
@@ -23,6 +25,7 @@ per_pass=0
 with_o0=1
 cpu_time=0
 spec_opts=()
+extra=()
 models=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -33,7 +36,8 @@ while [ $# -gt 0 ]; do
     --no-O0) with_o0=0; shift ;;
     --cpu-time) cpu_time=1; shift ;;
     --batch|--input) spec_opts+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --config) extra+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) models+=("$1"); shift ;;
   esac
 done
@@ -49,6 +53,9 @@ ms_wall() { "$1" bench "$2" --iters="$iters" 2>&1 | sed -n 's/.* \([0-9.]*\) ms\
 task_ms() { perf stat -x, -e task-clock "$1" bench "$2" --iters="$3" 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}'; }
 ms_cpu() { local a b; a=$(task_ms "$1" "$2" 1); b=$(task_ms "$1" "$2" 3); awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f\n", (b - a) / 2}'; }
 ms() { if [ "$cpu_time" = 1 ]; then ms_cpu "$@"; else ms_wall "$@"; fi; }
+# Per-round ratios no-pass time / configuration I's time, for KIND (train or infer), and their range.
+ratios() { paste "$tmp/$1.$base" "$tmp/$1.$2" | awk '$1 > 0 && $2 > 0 {printf "%.3f\n", $1 / $2}'; }
+range() { ratios "$1" "$2" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR) printf "[%s-%s]", lo, hi}'; }
 median() { sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 
 echo "uptime before: $(uptime)" >&2
@@ -61,6 +68,7 @@ for model in "${models[@]}"; do
   [ "$with_o0" = 1 ] && configs+=("-O0")
   configs+=("-O2 --disable-pass=${passes// /,}" "-O2")
   if [ "$per_pass" = 1 ]; then for p in $passes; do configs+=("-O2 --disable-pass=$p"); done; fi
+  for c in "${extra[@]}"; do configs+=("$c"); done
   n=${#configs[@]}
   base=$([ "$with_o0" = 1 ] && echo 1 || echo 0) # the no-graph-pass configuration
   for i in $(seq 0 $((n - 1))); do
@@ -85,9 +93,9 @@ for model in "${models[@]}"; do
     kernels=$(awk '$1=="total" {print $7}' "$tmp/log.$i" | tail -1)
     calls=$(sed -n 's/.*entry train_step .* \([0-9]*\) calls.*/\1/p' "$tmp/log.$i")
     # speed-up: median over rounds of (no-pass time / this time) in the same round, robust to drift.
-    st=$(paste "$tmp/train.$base" "$tmp/train.$i" | awk '$1 > 0 && $2 > 0 {printf "%.3f\n", $1 / $2}' | median)
-    si=$(paste "$tmp/infer.$base" "$tmp/infer.$i" | awk '$1 > 0 && $2 > 0 {printf "%.3f\n", $1 / $2}' | median)
-    echo "| $name | \`${configs[$i]}\` | ${kernels:-?} | ${calls:-?} | $(median < "$tmp/train.$i") | ${st}x | $(median < "$tmp/infer.$i") | ${si}x |"
+    st=$(ratios train "$i" | median)
+    si=$(ratios infer "$i" | median)
+    echo "| $name | \`${configs[$i]}\` | ${kernels:-?} | ${calls:-?} | $(median < "$tmp/train.$i") | ${st}x $(range train "$i") | $(median < "$tmp/infer.$i") | ${si}x $(range infer "$i") |"
   done
 done
 echo "uptime after: $(uptime)" >&2
