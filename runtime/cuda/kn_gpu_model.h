@@ -15,7 +15,10 @@
  * entry's inputs host->device asynchronously on the stream, queues every launch, waits, and copies
  * back the entry's results. On a CUDA failure it prints the call and the CUDA error name and exits
  * 1; without a usable device it prints "no CUDA device available (<reason>)" and exits 69.
- * runtime/cuda/kn_gpu_model.c also defines kn_model_device (kilnrt.h) for the runtime.
+ * runtime/cuda/kn_gpu_model.c also defines kn_model_device (kilnrt.h) for the runtime, and
+ * kn_gpu_prefetch.c kn_model_prefetch: when the runtime staged the entry's inputs beforehand, the
+ * call waits for their upload on the device instead of uploading, and returns once its launches
+ * are queued (kn_model_prefetch.wait() or the next device call synchronises and copies back).
  */
 #ifndef KN_GPU_MODEL_H
 #define KN_GPU_MODEL_H

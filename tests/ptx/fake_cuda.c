@@ -19,7 +19,8 @@
  *                    and copies, and a wrong input buffer changes the trained weights
  * Fresh allocations are filled with 0xA5 bytes, so data that was never uploaded shows. Calls take
  * effect at once (a stream is its call order), so the trace is what a test checks for ordering.
- * Built twice: with KN_FAKE_PARTIAL it lacks cuLaunchKernel (an "old driver"). */
+ * Built three times: with KN_FAKE_PARTIAL it lacks cuLaunchKernel (an "old driver"), with
+ * KN_FAKE_NO_ASYNC cuStreamWaitEvent (a driver without the optional async group). */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -239,12 +240,14 @@ CUresult cuEventSynchronize(void *e) {
   trace("event_sync %zu", (size_t)e);
   return 0;
 }
+#ifndef KN_FAKE_NO_ASYNC
 CUresult cuStreamWaitEvent(void *st, void *e, unsigned flags) {
   CUresult r = injected("cuStreamWaitEvent");
   if (r) return r;
   trace("stream_wait %zu %zu", (size_t)st, (size_t)e);
   return 0;
 }
+#endif
 CUresult cuMemsetD8_v2(CUdeviceptr d, unsigned char v, size_t n) { memset((void *)(size_t)d, v, n); return 0; }
 CUresult cuStreamCreate(void **s, unsigned f) {
   *s = (void *)next_stream++;

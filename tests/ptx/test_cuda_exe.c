@@ -304,6 +304,24 @@ static void check_prefetch(const char *exe) {
             "KILN_NO_PREFETCH=1 still staged: copy stream %ld, %d waits, %d staged uploads, %d dtod", np.copy, np.waits,
             np.uploads, np.dtod);
 
+  /* A driver without cuStreamWaitEvent (the fake built with KN_FAKE_NO_ASYNC, next to the fake):
+   * training goes on without prefetching, with the same results, and says so once. */
+  char *noasync = kn_xstrdup(fake), *so = strstr(noasync, "libkn_fake_cuda.so");
+  if (so) {
+    strcpy(so, "libkn_fake_cuda_noasync.so");
+    unlink("na.trace");
+    rc = sh("KN_CUDA_LIBRARY='%s' KN_FAKE_MIX=1 KN_FAKE_TRACE=na.trace '%s' %s --out na-run > na.out 2> na.err", noasync,
+            exe, train);
+    char *err = slurp("na.err", NULL);
+    trace_stats na = scan_trace("na.trace");
+    CHECK_MSG(rc == 0 && same_file("pf-run/checkpoint.safetensors", "na-run/checkpoint.safetensors") && na.copy < 0 &&
+                  na.dtod == 0 && !strcmp(err, "note: the CUDA driver lacks cuStreamWaitEvent; batches are uploaded without prefetching\n"),
+              "driver without cuStreamWaitEvent: exit %d, copy stream %ld, stderr '%s'", rc, na.copy, err);
+    free(err);
+  }
+  CHECK_MSG(so, "%s is not named libkn_fake_cuda.so", fake);
+  free(noasync);
+
   /* A failing async copy (the second staged upload, issued during step 1) and a failing wait. */
   const char *fails[][2] = {{"cuMemcpyHtoDAsync_v2", "2"}, {"cuStreamWaitEvent", "3"}};
   for (int k = 0; k < 2; k++) {
