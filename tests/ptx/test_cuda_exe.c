@@ -306,9 +306,9 @@ static void check_prefetch(const char *exe) {
 
   /* A driver without cuStreamWaitEvent (the fake built with KN_FAKE_NO_ASYNC, next to the fake):
    * training goes on without prefetching, with the same results, and says so once. */
-  char *noasync = kn_xstrdup(fake), *so = strstr(noasync, "libkn_fake_cuda.so");
+  const char *so = strstr(fake, "libkn_fake_cuda.so");
+  char *noasync = kn_fmt("%.*slibkn_fake_cuda_noasync.so", (int)(so ? so - fake : 0), fake);
   if (so) {
-    strcpy(so, "libkn_fake_cuda_noasync.so");
     unlink("na.trace");
     rc = sh("KN_CUDA_LIBRARY='%s' KN_FAKE_MIX=1 KN_FAKE_TRACE=na.trace '%s' %s --out na-run > na.out 2> na.err", noasync,
             exe, train);
