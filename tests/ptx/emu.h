@@ -13,4 +13,9 @@
 /* Runs one launch; false when the kernel is unknown. */
 bool kn_emu_run_call(const kn_ptx_call *c, void *const *bufs);
 
+/* Tensor cores (kn_mma_tf32_16x8x8, kn_tf32): by default operands are rounded to tf32 as
+ * `cvt.rna.tf32.f32` does; with exact set they keep all float32 bits, so a tensor-core kernel must
+ * then match the interpreter as closely as a SIMT one (this checks the fragment indexing alone). */
+void kn_emu_set_tf32_exact(bool exact);
+
 #endif

@@ -34,14 +34,27 @@
 #define KN_PTX_BLOCK 256    /* threads per block of every launch */
 #define KN_PTX_MAX_GRID 65535 /* kernels loop with a grid stride, so capping the grid is safe */
 
+/* Arithmetic of convolutions and matrix products (conv2d, its two gradients, linear and its
+ * gradients). Everything else is float32 SIMT either way. */
+typedef enum kn_ptx_math {
+  KN_PTX_MATH_FP32 = 0, /* exact float32 SIMT kernels (conv.c, gemm.c) */
+  KN_PTX_MATH_TF32 = 1, /* tensor cores: operands rounded to tf32, float32 accumulation (mma.c) */
+} kn_ptx_math;
+
 typedef struct kn_ptx_options {
   const char *cpu;      /* "sm_80" */
   const char *features; /* "+ptx75" */
   int opt_level;        /* 0: no IR optimisation (debugging), else default<O3> */
+  kn_ptx_math math;     /* default: kn_ptx_default_math (TF32 unless changed) */
   bool no_fuse;         /* ignore kernel groups: every node its own launches (tests compare) */
 } kn_ptx_options;
 
 void kn_ptx_options_default(kn_ptx_options *o);
+/* The math that kn_ptx_options_default picks (KN_PTX_MATH_TF32 at start, like PyTorch's default
+ * for cuDNN convolutions); `kiln compile --gpu-math=fp32|tf32` sets it before compiling. */
+void kn_ptx_set_default_math(kn_ptx_math m);
+/* "fp32" / "tf32" -> *m; false for anything else. */
+bool kn_ptx_parse_math(const char *s, kn_ptx_math *m);
 
 /* One kernel launch. The kernel's arguments are the three lists i, f, p (see kernels/kn_gpu.h). */
 typedef struct kn_ptx_call {
@@ -65,6 +78,8 @@ typedef struct kn_ptx_program {
   int n_calls, cap_calls;
   char *ptx;          /* NUL-terminated PTX text, NULL until emitted; owned */
   size_t ptx_len;
+  kn_ptx_math math;   /* read by kn_ptx_lower_graph (a zeroed program lowers to FP32);
+                         kn_ptx_compile_graph sets it from the options */
   int fused_launches;  /* kn_gk_fused launches (ptx_fuse.c) */
   int fused_nodes;     /* graph nodes they evaluate */
   int internal_values; /* values they keep in registers (in no launch, no memory) */

@@ -111,10 +111,22 @@ static void reduce_grad(kn_lowering *l, int dy, int x, int dx, double scale) {
   }
 }
 
+/* Tensor cores (prog->math == TF32): kernels/mma.c computes G products of M x N in warp tiles of
+ * 16 x 32, 32 threads per tile. */
+static bool tf32(kn_lowering *l) { return l->prog->math == KN_PTX_MATH_TF32; }
+static int64_t mma_threads(int64_t G, int64_t M, int64_t N) { return 32 * G * ((M + 15) / 16) * ((N + 31) / 32); }
+
+/* A convolution launch: the SIMT kernel with `threads`, or its tensor-core twin (same arguments)
+ * over G products of M x N. */
+static kn_ptx_call *conv_call(kn_lowering *l, const char *simt, const char *mma, int64_t threads, int64_t G,
+                              int64_t M, int64_t N) {
+  return tf32(l) ? call(l, mma, mma_threads(G, M, N)) : call(l, simt, threads);
+}
+
 /* C[M,N] = A * B (+ bias) with element strides. */
 static void gemm(kn_lowering *l, int64_t M, int64_t N, int64_t K, int64_t asm_, int64_t ask, int64_t bsk,
                  int64_t bsn, int a, int b, int bias, int y) {
-  kn_ptx_call *c = call(l, "kn_gk_gemm", M * N);
+  kn_ptx_call *c = tf32(l) ? call(l, "kn_gk_gemm_mma", mma_threads(1, M, N)) : call(l, "kn_gk_gemm", M * N);
   I(c, M, N, K, asm_, ask, bsk, bsn, bias >= 0);
   P(c, a, b, bias, y);
 }
@@ -212,8 +224,10 @@ static bool lower_node(kn_lowering *l, kn_diag *d) {
   int x = in(l, 0), y = out(l, 0);
   kn_shape xs = shp(l, x), ys = y >= 0 ? shp(l, y) : xs;
   switch (n->op) {
-  case KN_OP_CONV2D: {
-    kn_ptx_call *c = call(l, "kn_gk_conv2d", kn_shape_numel(ys));
+  case KN_OP_CONV2D: { /* M = CO/G, N = batch*OH*OW */
+    int64_t G = kn_node_int(n, KN_ATTR_GROUPS);
+    kn_ptx_call *c = conv_call(l, "kn_gk_conv2d", "kn_gk_conv2d_mma", kn_shape_numel(ys), G, ys.d[1] / G,
+                               ys.d[0] * ys.d[2] * ys.d[3]);
     conv_geom(l, c, xs, ys, shp(l, in(l, 1)), n->n_in == 3);
     P(c, x, in(l, 1), in(l, 2), y);
     return true;
@@ -272,14 +286,18 @@ static bool lower_node(kn_lowering *l, kn_diag *d) {
     P(c, x, in(l, 1), y);
     return true;
   }
-  case KN_OP_CONV2D_GRAD_INPUT: {
-    kn_ptx_call *c = call(l, "kn_gk_conv2d_grad_input", kn_shape_numel(ys));
+  case KN_OP_CONV2D_GRAD_INPUT: { /* M = C/G, N = batch*H*W */
+    int64_t G = kn_node_int(n, KN_ATTR_GROUPS);
+    kn_ptx_call *c = conv_call(l, "kn_gk_conv2d_grad_input", "kn_gk_conv2d_grad_input_mma", kn_shape_numel(ys), G,
+                               ys.d[1] / G, ys.d[0] * ys.d[2] * ys.d[3]);
     conv_geom(l, c, ys, xs, shp(l, in(l, 1)), false);
     P(c, x, in(l, 1), y);
     return true;
   }
-  case KN_OP_CONV2D_GRAD_WEIGHT: {
-    kn_ptx_call *c = call(l, "kn_gk_conv2d_grad_weight", 32 * kn_shape_numel(ys));
+  case KN_OP_CONV2D_GRAD_WEIGHT: { /* M = CO/G, N = C/G*KH*KW */
+    int64_t G = kn_node_int(n, KN_ATTR_GROUPS);
+    kn_ptx_call *c = conv_call(l, "kn_gk_conv2d_grad_weight", "kn_gk_conv2d_grad_weight_mma", 32 * kn_shape_numel(ys),
+                               G, ys.d[0] / G, ys.d[1] * ys.d[2] * ys.d[3]);
     conv_geom(l, c, shp(l, in(l, 1)), xs, ys, false);
     P(c, x, in(l, 1), y);
     return true;

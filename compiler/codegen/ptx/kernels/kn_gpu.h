@@ -46,6 +46,37 @@ static inline float kn_sqrt(float x) { return sqrtf(x); }
 #define KN_INF INFINITY
 #endif
 
+/* ---- tensor cores: one warp-wide tf32 matrix multiply-accumulate (sm_80+) ----
+ * kn_mma_tf32_16x8x8(d, a, b, c): D[16x8] = A[16x8] * B[8x8] + C[16x8], the PTX instruction
+ * `mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32`. Every lane holds a fragment; with
+ * g = lane >> 2 (groupID) and t = lane & 3 (threadID_in_group), PTX ISA section 9.7.14.5.7
+ * "Matrix Fragments for mma.m16n8k8" (.tf32, figures 72, 74 and the .f32 accumulator figure):
+ *   A (row-major, 16x8): a0 = A[g][t], a1 = A[g+8][t], a2 = A[g][t+4], a3 = A[g+8][t+4]
+ *   B (col-major, 8x8):  b0 = B[t][g], b1 = B[t+4][g]                       (B[k][n])
+ *   C, D (16x8):         c0 = C[g][2t], c1 = C[g][2t+1], c2 = C[g+8][2t], c3 = C[g+8][2t+1]
+ * A and B are tf32 bit patterns made by kn_tf32 (`cvt.rna.tf32.f32`: round to nearest, ties away
+ * from zero, 10 mantissa bits). All 32 lanes must execute the same call (warp-uniform control
+ * flow). The host emulation (tests/ptx/emu.c) computes the product from the whole warp's
+ * fragments placed by exactly this layout. */
+#ifdef __NVPTX__
+static inline unsigned kn_tf32(float x) { return (unsigned)__nvvm_f2tf32_rna(x); }
+static inline void kn_mma_tf32_16x8x8(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]) {
+  /* Inline asm: clang 14 has no builtin for the m16n8k8 tf32 shape (only wmma m16n16k8). */
+  __asm__ volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                   "{%10,%11,%12,%13};"
+                   : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]),
+                     "f"(c[2]), "f"(c[3]));
+}
+#else
+unsigned kn_emu_tf32(float x);
+void kn_emu_mma_tf32(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]);
+static inline unsigned kn_tf32(float x) { return kn_emu_tf32(x); }
+static inline void kn_mma_tf32_16x8x8(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]) {
+  kn_emu_mma_tf32(d, a, b, c);
+}
+#endif
+
 /* Grid-stride loop over [0, n): one element per thread per round. */
 #define kn_for(k, n) for (long k = kn_gtid(); k < (n); k += kn_gsize())
 /* Warp-stride loop over [0, n): one element per warp per round (uniform across the warp). */

@@ -1,0 +1,285 @@
+/* test_ptx_mma.c — the tensor-core (tf32 mma.sync) kernels of kernels/mma.c, without a GPU.
+ *
+ * For every convolution and matrix product (conv2d and both gradients, linear and both
+ * gradients) of op_graphs.c and a set of extra convolution shapes (several warp tiles, k-step
+ * tails, groups, stride, padding, dilation, non-square kernels, 1x1), lowered with
+ * KN_PTX_MATH_TF32 and run on emulated warps (emu.c, whose mma follows the PTX ISA fragment
+ * layout):
+ *   - exact: operands not rounded (kn_emu_set_tf32_exact): must match the interpreter to 1e-4 like
+ *     the SIMT kernels. Any fragment-indexing error in the kernels (a swapped a1/a2, B read as
+ *     row-major, a C element stored at the wrong place) gives errors of the order of the output;
+ *   - tf32: operands rounded as cvt.rna.tf32.f32 does: within 1e-2 of the output scale (below),
+ *     and not bit-identical to the exact run (the rounding is really applied);
+ *   - fp32 lowering: the SIMT kernels, 1e-4 (the exact path kept by --gpu-math=fp32).
+ * Then, where ptxas is found, the PTX of a convolution with the default options contains
+ * mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 and cvt.rna.tf32.f32, no local memory, and
+ * assembles for sm_80 and sm_90; with KN_PTX_MATH_FP32 it has no mma.
+ * Usage: test_ptx_mma [PTXAS] */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu.h"
+#include "interp_data.h"
+#include "op_graphs.h"
+#include "ptxas_check.h"
+#include "util.h"
+
+static int passed, failed;
+
+static void check(bool ok, const char *what, const char *detail) {
+  if (ok) passed++;
+  else {
+    failed++;
+    fprintf(stderr, "FAIL %s: %s\n", what, detail);
+  }
+}
+
+/* tf32 tolerance. tf32 keeps 10 of float32's 23 mantissa bits and cvt.rna rounds to nearest, so
+ * each operand has a relative error <= 2^-11 and each product <= ~2^-10; a sum of K products is
+ * off by at most 2^-10 * sum_k |a_k b_k|, float32 accumulation adding only ~K * 2^-24. With
+ * operands of one sign-mixed scale, sum_k |a_k b_k| is within a small factor of the largest
+ * output, so errors stay well below 1e-2 of max|output| (measured here: ~1e-3 at most); a wrong
+ * layout or a missing tap gives errors of the order of the output itself. PyTorch's own tests
+ * accept tf32 convolutions at a similar relative 1e-2. */
+#define KN_TF32_TOL 1e-2
+
+/* max |got - want| / scale over value v, scale = max(max |want|, 1e-6). */
+static double rel_err(const kn_graph *g, kn_interp *it, void **bufs, int v) {
+  size_t n = (size_t)kn_shape_numel(g->vals[v].shape);
+  const float *got = bufs[v], *want = kn_interp_f32(it, v);
+  double scale = 1e-6, err = 0;
+  for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs((double)want[i]));
+  for (size_t i = 0; i < n; i++) {
+    double e = fabs((double)got[i] - want[i]);
+    if (!(e <= err)) err = e; /* NaN (unwritten) propagates */
+  }
+  return err / scale;
+}
+
+/* The exact check of the SIMT kernels (test_ptx_emu.c): |got - want| <= tol * (1 + |want|). */
+static bool same(const kn_graph *g, kn_interp *it, void **bufs, int v, double tol, const char *what) {
+  size_t n = (size_t)kn_shape_numel(g->vals[v].shape);
+  const float *got = bufs[v], *want = kn_interp_f32(it, v);
+  for (size_t i = 0; i < n; i++) {
+    double err = fabs((double)got[i] - want[i]) / (1.0 + fabs((double)want[i]));
+    if (!(err <= tol)) {
+      fprintf(stderr, "FAIL %s: %s[%zu] = %g, want %g\n", what, g->vals[v].name, i, got[i], want[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
+static void **make_bufs(const kn_graph *g, kn_interp *it) {
+  void **b = kn_xcalloc((size_t)g->n_vals, sizeof *b);
+  for (int v = 0; v < g->n_vals; v++) {
+    size_t n = (size_t)kn_shape_numel(g->vals[v].shape);
+    b[v] = kn_xmalloc(n * 4 + 4);
+    if (g->vals[v].producer < 0) memcpy(b[v], kn_test_value_data(g, it, v), n * 4);
+    else
+      for (size_t i = 0; i < n; i++) ((float *)b[v])[i] = NAN;
+  }
+  return b;
+}
+static void free_bufs(const kn_graph *g, void **b) {
+  for (int v = 0; v < g->n_vals; v++) free(b[v]);
+  free(b);
+}
+static void reset_out(const kn_graph *g, void **bufs, int v) {
+  size_t n = (size_t)kn_shape_numel(g->vals[v].shape);
+  for (size_t i = 0; i < n; i++) ((float *)bufs[v])[i] = NAN;
+}
+
+/* Lowers node `node` of g with `math`; every launch of the node must use a kernel whose name ends
+ * in "_mma" exactly when math is TF32. Runs them; false if a kernel is unknown. */
+static bool run(const kn_graph *g, int node, kn_ptx_math math, void **bufs, const char *what) {
+  kn_diag d;
+  kn_diag_init(&d);
+  kn_ptx_program prog = {0};
+  prog.math = math;
+  bool ok = kn_ptx_lower_graph(g, &prog, &d);
+  if (!ok) kn_diag_print(&d, stderr);
+  for (int k = 0; ok && k < prog.n_calls; k++) {
+    if (prog.calls[k].node != node) continue;
+    const char *kn = prog.calls[k].kernel;
+    size_t len = strlen(kn);
+    bool mma = len > 4 && !strcmp(kn + len - 4, "_mma");
+    if (mma != (math == KN_PTX_MATH_TF32)) {
+      fprintf(stderr, "FAIL %s: kernel %s for math %d\n", what, kn, (int)math);
+      ok = false;
+    }
+    ok = ok && kn_emu_run_call(&prog.calls[k], bufs);
+  }
+  free(prog.calls);
+  kn_diag_free(&d);
+  return ok;
+}
+
+/* The three checks of the header on node `node` of g (one output). */
+static void check_graph(kn_graph *g, int node, uint64_t seed, const char *what) {
+  kn_interp *it = kn_interp_create(g);
+  kn_interp_init_params(it, 7);
+  kn_test_fill_inputs(g, it, seed);
+  void **bufs = make_bufs(g, it);
+  kn_interp_run_node(it, node);
+  int y = g->nodes[node].out[0];
+  char label[128];
+
+  snprintf(label, sizeof label, "%s exact-mma", what);
+  kn_emu_set_tf32_exact(true);
+  bool ok = run(g, node, KN_PTX_MATH_TF32, bufs, label) && same(g, it, bufs, y, 1e-4, label);
+  kn_emu_set_tf32_exact(false);
+  check(ok, label, "tensor-core kernel without rounding differs from the interpreter");
+  float *exact = kn_xmalloc((size_t)kn_shape_numel(g->vals[y].shape) * 4);
+  memcpy(exact, bufs[y], (size_t)kn_shape_numel(g->vals[y].shape) * 4);
+
+  snprintf(label, sizeof label, "%s tf32", what);
+  reset_out(g, bufs, y);
+  ok = run(g, node, KN_PTX_MATH_TF32, bufs, label);
+  double err = ok ? rel_err(g, it, bufs, y) : NAN;
+  printf("%-40s tf32 error %.2e of the output scale\n", what, err);
+  check(ok && err <= KN_TF32_TOL, label, "tf32 result outside the tolerance");
+  check(ok && memcmp(exact, bufs[y], (size_t)kn_shape_numel(g->vals[y].shape) * 4) != 0, label,
+        "tf32 result identical to the unrounded one (rounding not applied?)");
+  free(exact);
+
+  snprintf(label, sizeof label, "%s fp32", what);
+  reset_out(g, bufs, y);
+  ok = run(g, node, KN_PTX_MATH_FP32, bufs, label) && same(g, it, bufs, y, 1e-4, label);
+  check(ok, label, "SIMT kernel differs from the interpreter");
+
+  free_bufs(g, bufs);
+  kn_interp_dispose(it);
+}
+
+/* Convolution shapes beyond op_graphs.c's two variants. */
+typedef struct {
+  int64_t n, c, h, w, co, kh, kw, s, p, d, g;
+  bool bias;
+} kn_conv_case;
+
+static const kn_conv_case conv_cases[] = {
+    {3, 20, 9, 9, 24, 3, 3, 1, 1, 1, 2, true},  /* several tiles in M and N, K = 90 (k tail) */
+    {2, 17, 7, 5, 33, 1, 1, 2, 0, 1, 1, false}, /* 1x1 stride 2, odd everything, M tail 33 */
+    {2, 6, 11, 8, 9, 5, 3, 2, 2, 2, 3, true},   /* 5x3 kernel, stride 2, dilation 2, 3 groups */
+    {1, 8, 6, 6, 8, 3, 3, 3, 1, 1, 8, false},   /* depthwise, stride 3 */
+};
+
+static int64_t conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
+
+/* A one-node graph of `op` (conv2d, its input or weight gradient) with the shapes of cc. */
+static kn_graph *conv_graph(kn_op op, const kn_conv_case *cc, int *node) {
+  kn_graph *g = kn_graph_create(kn_op_table[op].name);
+  int64_t oh = conv_out(cc->h, cc->kh, cc->s, cc->p, cc->d), ow = conv_out(cc->w, cc->kw, cc->s, cc->p, cc->d);
+  int x = kn_graph_add_input(g, "x", KN_DT_F32, kn_shape4(cc->n, cc->c, cc->h, cc->w));
+  int dy = kn_graph_add_input(g, "dy", KN_DT_F32, kn_shape4(cc->n, cc->co, oh, ow));
+  int ins[3], n_in = 2;
+  if (op == KN_OP_CONV2D_GRAD_WEIGHT) {
+    ins[0] = dy;
+    ins[1] = x;
+  } else {
+    int w = kn_graph_add_param(g, "w", kn_shape4(cc->co, cc->c / cc->g, cc->kh, cc->kw), KN_INIT_KAIMING_UNIFORM);
+    ins[0] = op == KN_OP_CONV2D ? x : dy;
+    ins[1] = w;
+    if (op == KN_OP_CONV2D && cc->bias) ins[n_in++] = kn_graph_add_param(g, "b", kn_shape1(cc->co), KN_INIT_FAN_IN_UNIFORM);
+  }
+  kn_node *n = kn_graph_add_node(g, op, kn_op_table[op].name, ins, n_in, (kn_loc){0});
+  kn_node_set_int(n, KN_ATTR_OUT_CHANNELS, cc->co);
+  kn_node_set_pair(n, KN_ATTR_KERNEL, cc->kh, cc->kw);
+  kn_node_set_pair(n, KN_ATTR_STRIDE, cc->s, cc->s);
+  kn_node_set_pair(n, KN_ATTR_PADDING, cc->p, cc->p);
+  kn_node_set_pair(n, KN_ATTR_DILATION, cc->d, cc->d);
+  kn_node_set_int(n, KN_ATTR_GROUPS, cc->g);
+  if (op == KN_OP_CONV2D && cc->bias) kn_node_set_int(n, KN_ATTR_BIAS, 1);
+  if (op == KN_OP_CONV2D_GRAD_INPUT) kn_node_set_shape(n, KN_ATTR_SHAPE, kn_shape4(cc->n, cc->c, cc->h, cc->w));
+  *node = n->id;
+  kn_diag d;
+  kn_diag_init(&d);
+  bool ok = kn_node_infer(g, n, &d);
+  if (!ok) {
+    kn_diag_print(&d, stderr);
+    kn_graph_dispose(g);
+    g = NULL;
+  }
+  kn_diag_free(&d);
+  return g;
+}
+
+static const kn_op mma_ops[] = {KN_OP_CONV2D,  KN_OP_CONV2D_GRAD_INPUT,  KN_OP_CONV2D_GRAD_WEIGHT,
+                                KN_OP_LINEAR, KN_OP_LINEAR_GRAD_INPUT, KN_OP_LINEAR_GRAD_WEIGHT};
+
+static void check_kernels(void) {
+  for (size_t k = 0; k < sizeof mma_ops / sizeof mma_ops[0]; k++) {
+    kn_op op = mma_ops[k];
+    for (int v = 0; v < kn_test_op_variants(op); v++) {
+      char what[64];
+      snprintf(what, sizeof what, "%s#%d", kn_op_table[op].name, v);
+      int node;
+      kn_graph *g = kn_test_op_graph(op, v, &node);
+      check(g != NULL, what, "test graph did not build");
+      if (g) check_graph(g, node, 100 + (uint64_t)op, what);
+      kn_graph_dispose(g);
+    }
+    if (op == KN_OP_LINEAR) continue;
+    for (size_t c = 0; c < sizeof conv_cases / sizeof conv_cases[0] && k < 3; c++) {
+      char what[64];
+      snprintf(what, sizeof what, "%s case %zu", kn_op_table[op].name, c);
+      int node;
+      kn_graph *g = conv_graph(op, &conv_cases[c], &node);
+      check(g != NULL, what, "test graph did not build");
+      if (g) check_graph(g, node, 300 + 10 * (uint64_t)op + c, what);
+      kn_graph_dispose(g);
+    }
+  }
+}
+
+/* PTX of conv2d (case 0) and its gradients with each math setting. */
+static void check_ptx(const char *ptxas) {
+  bool have = kn_test_ptxas_found(ptxas);
+  if (!have) printf("ptxas not found (%s): PTX checks skipped\n", ptxas ? ptxas : "");
+  for (size_t k = 0; k < 3; k++) {
+    for (int m = 0; m < 2; m++) {
+      kn_ptx_math math = m ? KN_PTX_MATH_FP32 : KN_PTX_MATH_TF32;
+      char what[64];
+      snprintf(what, sizeof what, "PTX %s %s", kn_op_table[mma_ops[k]].name, m ? "fp32" : "tf32 (default)");
+      int node;
+      kn_graph *g = conv_graph(mma_ops[k], &conv_cases[0], &node);
+      kn_ptx_options o;
+      kn_ptx_options_default(&o);
+      check(o.math == KN_PTX_MATH_TF32, what, "default math is not tf32");
+      o.math = math;
+      kn_diag d;
+      kn_diag_init(&d);
+      kn_ptx_program *prog = NULL;
+      bool ok = g && kn_ptx_compile_graph(g, &o, &prog, &d);
+      if (!ok) kn_diag_print(&d, stderr);
+      check(ok, what, "PTX compilation failed");
+      if (ok) {
+        bool has_mma = strstr(prog->ptx, "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32") != NULL;
+        check(has_mma == (math == KN_PTX_MATH_TF32), what, "mma.sync present exactly with tf32");
+        check((strstr(prog->ptx, "cvt.rna.tf32.f32") != NULL) == (math == KN_PTX_MATH_TF32), what,
+              "cvt.rna.tf32.f32 present exactly with tf32");
+        check(!strstr(prog->ptx, ".local"), what, "kernel uses local memory");
+        if (have) {
+          check(kn_test_ptxas(ptxas, prog->ptx, "sm_80", what), what, "ptxas sm_80");
+          check(kn_test_ptxas(ptxas, prog->ptx, "sm_90", what), what, "ptxas sm_90");
+        }
+      }
+      kn_ptx_program_dispose(prog);
+      kn_diag_free(&d);
+      kn_graph_dispose(g);
+    }
+  }
+  kn_ptx_math m = KN_PTX_MATH_TF32;
+  check(kn_ptx_parse_math("fp32", &m) && m == KN_PTX_MATH_FP32 && kn_ptx_parse_math("tf32", &m) &&
+            m == KN_PTX_MATH_TF32 && !kn_ptx_parse_math("fp16", &m),
+        "kn_ptx_parse_math", "fp32/tf32 accepted, others refused");
+}
+
+int main(int argc, char **argv) {
+  check_kernels();
+  check_ptx(argc > 1 ? argv[1] : "");
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed != 0;
+}
