@@ -156,12 +156,17 @@ static int cmd_info(int argc, char **argv) {
   return rc;
 }
 
-/* The start of `run` and `bench`: their usage line (argv[0] then `args`) when argv has fewer
- * than `min_argc` words, --threads=T, the entry named argv[1] and the model state *x. NULL (exit
- * status 2) after printing an error. */
-static const kn_entry_desc *entry_command_init(int argc, char **argv, int min_argc, const char *args, kn_exe *x) {
-  if (argc < min_argc) {
-    fprintf(stderr, "usage: %s %s\n", argv[0], args);
+/* The start of `run` and `bench` (argv[0] is the command's name): their usage line (argv[0] then
+ * `args`) on stdout for --help (*rc 0) or on stderr when argv has fewer than `min_argc` words
+ * (*rc 2), --threads=T, the entry named argv[1] and the model state *x. NULL when the command
+ * must end with status *rc. */
+static const kn_entry_desc *entry_command_init(int argc, char **argv, int min_argc, const char *args, kn_exe *x,
+                                               int *rc) {
+  bool help = false;
+  for (int k = 1; k < argc; k++) help = help || !strcmp(argv[k], "--help") || !strcmp(argv[k], "-h");
+  *rc = help ? 0 : 2;
+  if (help || argc < min_argc) {
+    fprintf(help ? stdout : stderr, "usage: %s %s\n", argv[0], args);
     return NULL;
   }
   apply_threads(argc, argv);
@@ -172,8 +177,9 @@ static const kn_entry_desc *entry_command_init(int argc, char **argv, int min_ar
 
 static int cmd_run(int argc, char **argv) {
   kn_exe x = {0};
-  const kn_entry_desc *e = entry_command_init(argc, argv, 4, "run ENTRY IN.kt OUT.kt [--steps=N] [--threads=T]", &x);
-  if (!e) return 2;
+  int rc;
+  const kn_entry_desc *e = entry_command_init(argc, argv, 4, "ENTRY IN.kt OUT.kt [--steps=N] [--threads=T]", &x, &rc);
+  if (!e) return rc;
   set_scalar(&x, e, KN_ROLE_LR, 0.01);
   set_scalar(&x, e, KN_ROLE_STEP, 1);
   kn_tfile in;
@@ -183,7 +189,7 @@ static int cmd_run(int argc, char **argv) {
     exe_free(&x);
     return 1;
   }
-  int rc = 0;
+  rc = 0;
   for (int i = 0; i < in.n && !rc; i++) {
     const kn_tensor_desc *t = kn_model_tensor(&kn_model, e, in.t[i].name);
     if (!t) continue; /* tensors the entry does not use */
@@ -231,8 +237,9 @@ static double now_s(void) {
 
 static int cmd_bench(int argc, char **argv) {
   kn_exe x = {0};
-  const kn_entry_desc *e = entry_command_init(argc, argv, 2, "bench ENTRY [--iters=N] [--threads=T]", &x);
-  if (!e) return 2;
+  int rc;
+  const kn_entry_desc *e = entry_command_init(argc, argv, 2, "ENTRY [--iters=N] [--threads=T]", &x, &rc);
+  if (!e) return rc;
   uint64_t s = 7;
   for (int i = 0; i < e->n_tensors; i++) {
     const kn_tensor_desc *t = &e->tensors[i];
