@@ -2,9 +2,11 @@
  * bundles (runtime/cuda/kn_gpu_bundle.h) on a machine with LLVM, for kn_gpu_check to run on a
  * machine with a GPU:
  *   op_<name>_<variant>.kgb  every op of ops.def (op_graphs.c) with random inputs; expected values
- *                            from the reference interpreter;
+ *                            from the reference interpreter (exact fp32 kernels, --gpu-math=fp32);
+ *   op_<name>_<variant>_tf32.kgb  convolutions and matrix products on tensor cores (the default);
  *   train_<model>.kgb        a spec's training step run 3 times on one fixed random batch;
- *                            expected: every parameter and the loss after the 3 interpreter steps;
+ *                            expected: every parameter and the loss after the 3 interpreter steps
+ *                            (fp32 kernels; train_<model>_tf32.kgb: the same on tensor cores);
  *   time_<model>.kgb         a spec's training step with no data, for timing only.
  * Prints the bundles written and "N passed, 0 failed" (each bundle written is a pass). */
 #include <stdlib.h>
@@ -37,12 +39,14 @@ static void free_all(const kn_graph *g, void **s) {
   free(s);
 }
 
+/* math: KN_PTX_MATH_FP32 for the exact checks; TF32 (tensor cores) bundles get a looser tol. */
 static void write_bundle(const char *path, const kn_graph *g, void **init, void **expect, float tol, unsigned steps,
-                         int step_value) {
+                         int step_value, kn_ptx_math math) {
   kn_diag d;
   kn_diag_init(&d);
   kn_ptx_options o;
   kn_ptx_options_default(&o);
+  o.math = math;
   kn_ptx_program *prog;
   bool ok = kn_ptx_compile_graph(g, &o, &prog, &d) &&
             kn_test_bundle_write(path, prog, g, init, expect, tol, steps, step_value);
@@ -72,8 +76,15 @@ static void gen_ops(const char *dir) {
           memcpy(expect[v], kn_test_value_data(g, it, v), (size_t)kn_shape_numel(g->vals[v].shape) * 4);
         }
       char *path = kn_fmt("%s/op_%s_%d.kgb", dir, kn_op_table[op].name, var);
-      write_bundle(path, g, init, expect, 2e-4f, 1, -1);
+      write_bundle(path, g, init, expect, 2e-4f, 1, -1, KN_PTX_MATH_FP32);
       free(path);
+      if (op == KN_OP_CONV2D || op == KN_OP_CONV2D_GRAD_INPUT || op == KN_OP_CONV2D_GRAD_WEIGHT ||
+          op == KN_OP_LINEAR || op == KN_OP_LINEAR_GRAD_INPUT || op == KN_OP_LINEAR_GRAD_WEIGHT) {
+        /* the tensor-core kernels: tf32 operands (10 mantissa bits), see tests/ptx/test_ptx_mma.c */
+        path = kn_fmt("%s/op_%s_%d_tf32.kgb", dir, kn_op_table[op].name, var);
+        write_bundle(path, g, init, expect, 1e-2f, 1, -1, KN_PTX_MATH_TF32);
+        free(path);
+      }
       free_all(g, init);
       free_all(g, expect);
       kn_interp_dispose(it);
@@ -108,7 +119,7 @@ static void gen_model(const char *dir, const char *spec, bool timing) {
     failed++;
   } else if (timing) {
     void **none = kn_xcalloc((size_t)s->graph->n_vals, sizeof *none);
-    write_bundle(path, s->graph, none, none, 0, 0, s->graph->step);
+    write_bundle(path, s->graph, none, none, 0, 0, s->graph->step, KN_PTX_MATH_TF32); /* the default */
     free(none);
   } else {
     kn_graph *g = s->graph;
@@ -127,7 +138,10 @@ static void gen_model(const char *dir, const char *spec, bool timing) {
         expect[v] = kn_xmalloc(bytes);
         memcpy(expect[v], kn_interp_f32(it, v), bytes);
       }
-    write_bundle(path, g, init, expect, 2e-3f, KN_TRAIN_STEPS, g->step);
+    write_bundle(path, g, init, expect, 2e-3f, KN_TRAIN_STEPS, g->step, KN_PTX_MATH_FP32);
+    char *tf = kn_fmt("%s/train_%s_tf32.kgb", dir, name); /* tensor cores: 3 steps with tf32 operands */
+    write_bundle(tf, g, init, expect, 5e-3f, KN_TRAIN_STEPS, g->step, KN_PTX_MATH_TF32);
+    free(tf);
     free_all(g, init);
     free_all(g, expect);
     kn_interp_dispose(it);
