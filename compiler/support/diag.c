@@ -103,6 +103,8 @@ const char *kn_diag_suggest(const char *word, const char *const *cands, int n) {
 }
 
 _Noreturn void kn_assert_fail(const char *expr, const char *file, int line) {
-  fprintf(stderr, "%s:%d: internal error: assertion '%s' failed\n", file, line, expr);
-  abort();
+  fprintf(stderr, "%s:%d: internal error: assertion '%s' failed (a bug in kiln: please report it with the spec)\n",
+          file, line, expr);
+  if (getenv("KILN_ABORT")) abort(); /* a core dump / debugger stop when asked */
+  exit(KN_EXIT_INTERNAL);           /* the documented status of internal errors */
 }

@@ -5,7 +5,8 @@
  *   if (kn_diag_has_errors(&d)) kn_diag_print(&d, stderr);   // "f.yaml:3:5: error: ... (hint)"
  *   kn_diag_free(&d);
  *
- * User mistakes are diagnostics; broken internal invariants use KN_ASSERT, which aborts.
+ * User mistakes are diagnostics; broken internal invariants use KN_ASSERT, which prints the
+ * failed condition and exits with KN_EXIT_INTERNAL (3; KILN_ABORT=1 in the environment: abort).
  */
 #ifndef KN_DIAG_H
 #define KN_DIAG_H
