@@ -2,10 +2,12 @@
  * a GPU. Each tiny seed model goes through the -O2 pipeline and is lowered with fusion; the
  * launches run on emulated warps (emu.c) against the reference interpreter (which ignores groups):
  * inference output; training loss, every parameter gradient and every parameter / state tensor
- * over the optimizer steps. Emulation buffers start as NaN, so a value a fused launch keeps in
- * registers but something reads from memory poisons the results. Also: fewer launches than
- * without fusion (kn_ptx_options.no_fuse), structure checks on small graphs, and with --ptxas the
- * fused PTX of every model (training and inference) through ptxas for sm_80 and sm_90.
+ * after each optimizer step (each step starts from the interpreter's parameters and state, so
+ * float32-vs-float64 drift does not accumulate). Emulation buffers start as NaN, so a value a
+ * fused launch keeps in registers but something reads from memory poisons the results. Also:
+ * fewer launches than without fusion (kn_ptx_options.no_fuse), structure checks on small graphs
+ * (fused_structure.c), and with --ptxas the fused PTX of every model (training and inference)
+ * through ptxas for sm_80 and sm_90.
  * Usage: test_ptx_fused [--structure] [--ptxas PTXAS] [--steps N] MODEL.yaml...
  *   (--steps applies to the models after it; with --ptxas the models are only assembled) */
 #include <stdlib.h>
@@ -113,7 +115,12 @@ static void check_train(const kn_spec *s, const char *path, int steps) {
     kn_test_fill_inputs(g, it, 1234);
     void **bufs = kn_test_emu_bufs(g, it);
     for (int k = 0; ok && k < steps; k++) {
-      if (g->step >= 0) kn_interp_f32(it, g->step)[0] = ((float *)bufs[g->step])[0] = (float)(k + 1);
+      if (g->step >= 0) kn_interp_f32(it, g->step)[0] = (float)(k + 1);
+      /* Each step starts from the interpreter's parameters and state, so float32-vs-float64 drift
+       * (BatchNorm on batch 2 amplifies it) does not accumulate over the steps. */
+      for (int v = 0; v < g->n_vals; v++)
+        if (g->vals[v].producer < 0)
+          memcpy(bufs[v], kn_test_value_data(g, it, v), (size_t)kn_shape_numel(g->vals[v].shape) * 4);
       kn_interp_run(it);
       ok = run_prog(&prog, bufs) && kn_test_emu_same(g, it, bufs, g->loss, 1e-3, "loss");
       for (int v = 0; ok && v < g->n_vals; v++)
