@@ -11,8 +11,9 @@
  *   - tf32: operands rounded as cvt.rna.tf32.f32 does: within 1e-2 of the output scale (below),
  *     and not bit-identical to the exact run (the rounding is really applied);
  *   - fp32 lowering: the SIMT kernels, 1e-4 (the exact path kept by --gpu-math=fp32).
- * Then, where ptxas is found, the PTX of a convolution with the default options contains
- * mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 and cvt.rna.tf32.f32, no local memory, and
+ * Then the PTX of a convolution with the default options contains four
+ * mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 per launch and cvt.rna.tf32.f32, no local
+ * memory, and, where ptxas is found,
  * assembles for sm_80 and sm_90; with KN_PTX_MATH_FP32 it has no mma.
  * With --nodes SPEC: every conv/linear node of SPEC's training graph on its own (inputs from the
  * interpreter), exact mma 1e-4 and tf32 1e-2 of the output scale. With --model SPEC: three SGD
@@ -237,8 +238,12 @@ static void check_ptx(const char *ptxas) {
       if (!ok) kn_diag_print(&d, stderr);
       check(ok, what, "PTX compilation failed");
       if (ok) {
-        bool has_mma = strstr(prog->ptx, "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32") != NULL;
-        check(has_mma == (math == KN_PTX_MATH_TF32), what, "mma.sync present exactly with tf32");
+        /* Four mma per launch (one per 16x8 part of the warp tile): an optimisation that copied an
+         * mma into two paths (which could then diverge) would show here. */
+        int n_mma = 0;
+        for (const char *q = prog->ptx; (q = strstr(q, "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32")); q++) n_mma++;
+        check(n_mma == (math == KN_PTX_MATH_TF32 ? 4 * prog->n_calls : 0), what,
+              "four mma.sync per launch with tf32, none with fp32");
         check((strstr(prog->ptx, "cvt.rna.tf32.f32") != NULL) == (math == KN_PTX_MATH_TF32), what,
               "cvt.rna.tf32.f32 present exactly with tf32");
         check(!strstr(prog->ptx, ".local"), what, "kernel uses local memory");

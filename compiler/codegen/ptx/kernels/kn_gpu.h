@@ -50,7 +50,8 @@ static inline float kn_sqrt(float x) { return sqrtf(x); }
  * kn_mma_tf32_16x8x8(d, a, b, c): D[16x8] = A[16x8] * B[8x8] + C[16x8], the PTX instruction
  * `mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32`. Every lane holds a fragment; with
  * g = lane >> 2 (groupID) and t = lane & 3 (threadID_in_group), PTX ISA section 9.7.14.5.7
- * "Matrix Fragments for mma.m16n8k8" (.tf32, figures 72, 74 and the .f32 accumulator figure):
+ * "Matrix Fragments for mma.m16n8k8" (the .tf32 A and B figures and the .f32 accumulator figure,
+ * figures 72, 75 and 77 in recent versions of the ISA):
  *   A (row-major, 16x8): a0 = A[g][t], a1 = A[g+8][t], a2 = A[g][t+4], a3 = A[g+8][t+4]
  *   B (col-major, 8x8):  b0 = B[t][g], b1 = B[t+4][g]                       (B[k][n])
  *   C, D (16x8):         c0 = C[g][2t], c1 = C[g][2t+1], c2 = C[g+8][2t], c3 = C[g+8][2t+1]
