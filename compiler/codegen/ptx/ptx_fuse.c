@@ -3,8 +3,10 @@
  * equal or [N,C,1,1] / [N,1,H,W] / [1,C,1,1] operands, batchnorm2d apply, batchnorm2d_grad's input
  * part) becomes one launch of kn_gk_fused driven by a constant program (kernels/kn_gfused.h).
  * A member that needs a pass of its own first (training batchnorm2d: batch statistics;
- * batchnorm2d_grad: the dgamma/dbeta sums) can only open a run: its reduction keeps its usual
- * launch, placed before the fused one. Members the kernel cannot take keep their usual lowering.
+ * batchnorm2d_grad: the dgamma/dbeta sums) opens a run, its reduction keeping its usual launch
+ * placed before the fused one; or, for batchnorm2d_grad only, it ends a run and its sums come from
+ * kn_gk_fused_bn_grad_sums, which recomputes the run's earlier ops (dy stays in registers).
+ * Members the kernel cannot take keep their usual lowering.
  * A value defined in a run is written only when something outside the run reads it or it is
  * pinned (as cpu_fuse.c's `stored`); the others live in registers and appear in no launch. */
 #include <string.h>
@@ -100,7 +102,9 @@ static bool encode(kn_frun *r, int j) {
   const kn_node *n = &g->nodes[r->run[j]];
   if (n->n_out < 1 || !kn_shape_eq(g->vals[n->out[0]].shape, r->space) || g->vals[n->out[0]].dtype != KN_DT_F32)
     return false;
-  if (j > 0 && has_prepass(n)) return false;
+  /* a statistic inside a run: only batchnorm2d_grad as the run's last op (its sums launch
+   * recomputes the ops before it) */
+  if (j > 0 && has_prepass(n) && (n->op != KN_OP_BATCHNORM2D_GRAD || j != r->n - 1)) return false;
   int64_t *o = r->i + KN_GF_HDR + j * KN_GF_OPSZ, *a = o + 2;
   for (int k = 0; k < KN_GF_OPSZ; k++) o[k] = -1;
   r->f[j] = 0.f;
@@ -130,8 +134,8 @@ static bool encode(kn_frun *r, int j) {
     a[4] = channel(r, train ? n->out[2] : n->in[4]);
     r->f[j] = (float)kn_node_float(n, KN_ATTR_EPS);
     na = 5;
-  } else if (op == KN_OP_BATCHNORM2D_GRAD && kn_node_int(n, KN_ATTR_TRAINING)) {
-    o[0] = KN_GF_BN_GRAD;
+  } else if (op == KN_OP_BATCHNORM2D_GRAD) { /* eval: dx = gamma * inv * dy; the sums are the same */
+    o[0] = kn_node_int(n, KN_ATTR_TRAINING) ? KN_GF_BN_GRAD : KN_GF_BN_GRAD_EVAL;
     a[0] = operand(r, j, n->in[0], false);
     a[1] = operand(r, j, n->in[1], false);
     a[2] = channel(r, n->in[2]);
@@ -141,14 +145,6 @@ static bool encode(kn_frun *r, int j) {
     a[6] = channel(r, n->out[2]);
     r->f[j] = (float)kn_node_float(n, KN_ATTR_EPS);
     na = 7;
-  } else if (op == KN_OP_BATCHNORM2D_GRAD) { /* running statistics: dx = gamma * inv * dy */
-    o[0] = KN_GF_BN_GRAD_EVAL;
-    a[0] = operand(r, j, n->in[0], false);
-    a[2] = channel(r, n->in[2]);
-    a[4] = channel(r, n->in[4]);
-    a[1] = a[3] = 0; /* unused */
-    r->f[j] = (float)kn_node_float(n, KN_ATTR_EPS);
-    na = 5;
   } else {
     return false; /* not an elementwise op of the fused kernel */
   }
@@ -219,12 +215,9 @@ static void prepass(kn_ptx_program *prog, const kn_graph *g, const kn_node *n) {
   c->n_p = 6;
 }
 
-/* Emits the run's launches: its first member's reduction pass if any, then kn_gk_fused. */
-static void emit(kn_ptx_program *prog, const kn_frun *r) {
-  const kn_node *first = &r->g->nodes[r->run[0]];
-  bool pre = has_prepass(first);
-  if (pre) prepass(prog, r->g, first);
-  kn_ptx_call *c = add_call(prog, first->id, pre, "kn_gk_fused", r->i[0]);
+/* A launch of `kernel` with the run's program. */
+static kn_ptx_call *program_call(kn_ptx_program *prog, const kn_frun *r, int k, const char *kernel, int64_t threads) {
+  kn_ptx_call *c = add_call(prog, r->run[0], k, kernel, threads);
   int n_i = KN_GF_HDR + r->n * KN_GF_OPSZ;
   memcpy(c->i, r->i, (size_t)n_i * sizeof *c->i);
   c->n_i = n_i;
@@ -232,6 +225,21 @@ static void emit(kn_ptx_program *prog, const kn_frun *r) {
   c->n_f = r->n;
   memcpy(c->p, r->ptr, (size_t)r->n_ptr * sizeof *c->p);
   c->n_p = r->n_ptr;
+  return c;
+}
+
+static bool ends_in_bn_grad(const kn_frun *r) {
+  return r->n > 1 && r->g->nodes[r->run[r->n - 1]].op == KN_OP_BATCHNORM2D_GRAD;
+}
+
+/* Emits the run's launches: its first member's reduction pass, or the sums of a batchnorm2d_grad
+ * ending it (kn_gk_fused_bn_grad_sums, warp per channel), then kn_gk_fused. */
+static void emit(kn_ptx_program *prog, const kn_frun *r) {
+  const kn_node *first = &r->g->nodes[r->run[0]];
+  int k = 0;
+  if (has_prepass(first)) prepass(prog, r->g, first), k++;
+  if (ends_in_bn_grad(r)) program_call(prog, r, k++, "kn_gk_fused_bn_grad_sums", 32 * r->i[1]);
+  kn_ptx_call *c = program_call(prog, r, k, "kn_gk_fused", r->i[0]);
   c->n_fused = r->n;
   c->fused_last = r->run[r->n - 1];
   prog->fused_launches++;
@@ -244,7 +252,10 @@ bool kn_ptx_fuse_group(const kn_graph *g, const int *nodes, int n_nodes, kn_ptx_
   kn_frun r;
   for (int j = 0; j < n_nodes;) {
     int e = j + 1; /* the longest run [j, e) that the kernel takes */
-    while (e < n_nodes && build(&r, g, nodes + j, e + 1 - j)) e++;
+    while (e < n_nodes && build(&r, g, nodes + j, e + 1 - j)) {
+      e++;
+      if (ends_in_bn_grad(&r)) break; /* its sums launch needs the run to end there */
+    }
     if (e - j < 2) { /* a single node: its usual launches */
       if (!lower(g, nodes[j], prog, d)) return false;
       j++;

@@ -20,7 +20,8 @@ __attribute__((always_inline)) static inline float kn_gf_in(void *const *p, long
 }
 
 /* Op j of the program at element k; its result goes to r[j] (and memory when asked). */
-__attribute__((always_inline)) static inline void kn_gf_op(const long *i, const float *f, void *const *p, int j, long k, float *r) {
+__attribute__((always_inline)) static inline void kn_gf_op(const long *i, const float *f, void *const *p, int j, long k, float *r,
+                                                          int write) {
   const long *o = i + KN_GF_HDR + j * KN_GF_OPSZ, *a = o + 2;
   long C = i[1], HW = i[2];
 #define A(t) kn_gf_in(p, a[t], k, C, HW, r)
@@ -59,7 +60,7 @@ __attribute__((always_inline)) static inline void kn_gf_op(const long *i, const 
   }
 #undef A
   r[j] = v;
-  if (o[1] >= 0) ((float *)p[o[1]])[k] = v;
+  if (write && o[1] >= 0) ((float *)p[o[1]])[k] = v;
 }
 
 _Static_assert(KN_GF_MAXOPS == 8, "kn_gk_fused unrolls exactly KN_GF_MAXOPS steps");
@@ -71,7 +72,7 @@ void kn_gk_fused(const long *i, const float *f, void *const *p) {
   kn_for(k, n) {
     float r[KN_GF_MAXOPS];
 #define KN_GF_STEP(j) \
-  if ((j) < nops) kn_gf_op(i, f, p, (j), k, r)
+  if ((j) < nops) kn_gf_op(i, f, p, (j), k, r, 1)
     KN_GF_STEP(0);
     KN_GF_STEP(1);
     KN_GF_STEP(2);
@@ -81,5 +82,41 @@ void kn_gk_fused(const long *i, const float *f, void *const *p) {
     KN_GF_STEP(6);
     KN_GF_STEP(7);
 #undef KN_GF_STEP
+  }
+}
+
+/* The sums of a run whose last op is KN_GF_BN_GRAD (batch statistics), for the same program:
+ * dgamma[c] = sum dy * xhat, dbeta[c] = sum dy, with dy recomputed from the ops before it (nothing
+ * is written but the sums), one warp per channel. The arithmetic is kn_gk_bn_grad_reduce's. */
+void kn_gk_fused_bn_grad_sums(const long *i, const float *f, void *const *p) {
+  long C = i[1], HW = i[2], nops = i[3], M = i[0] / C, last = nops - 1;
+  const long *a = i + KN_GF_HDR + last * KN_GF_OPSZ + 2;
+  float *dgamma = p[(a[5] - KN_GF_EXT) >> 2], *dbeta = p[(a[6] - KN_GF_EXT) >> 2];
+  kn_for_warp(c, C) {
+    float r[KN_GF_MAXOPS], sg = 0.f, sb = 0.f, inv = 0.f, mu = 0.f;
+    for (long q = kn_lane(); q < M; q += 32) {
+      long k = ((q / HW) * C + c) * HW + q % HW;
+#define KN_GF_STEP(j) \
+  if ((j) < last) kn_gf_op(i, f, p, (j), k, r, 0)
+      KN_GF_STEP(0);
+      KN_GF_STEP(1);
+      KN_GF_STEP(2);
+      KN_GF_STEP(3);
+      KN_GF_STEP(4);
+      KN_GF_STEP(5);
+      KN_GF_STEP(6);
+#undef KN_GF_STEP
+      float dy = kn_gf_in(p, a[0], k, C, HW, r);
+      inv = 1.f / kn_sqrt(kn_gf_in(p, a[4], k, C, HW, r) + f[last]);
+      mu = kn_gf_in(p, a[3], k, C, HW, r);
+      sb += dy;
+      sg += dy * (kn_gf_in(p, a[1], k, C, HW, r) - mu) * inv;
+    }
+    sg = kn_warp_sum(sg);
+    sb = kn_warp_sum(sb);
+    if (kn_lane() == 0) {
+      dgamma[c] = sg;
+      dbeta[c] = sb;
+    }
   }
 }

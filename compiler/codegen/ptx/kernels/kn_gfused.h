@@ -11,6 +11,8 @@
  * KN_GF_EXT + 4*pointer + mode, mode one of KN_GF_FULL (element k), KN_GF_NC ([N,C,1,1]),
  * KN_GF_NHW ([N,1,H,W]), KN_GF_CH (one value per channel, [C]). f[j] is op j's float (eps).
  * The program is a constant of each launch's wrapper, so LLVM folds the interpretation away.
+ * kn_gk_fused_bn_grad_sums takes the same program when its last op is KN_GF_BN_GRAD(_EVAL): it
+ * computes that op's dgamma/dbeta sums (warp per channel), recomputing the ops before it.
  */
 #ifndef KN_GFUSED_H
 #define KN_GFUSED_H
@@ -32,7 +34,7 @@ enum {
   KN_GF_BN_APPLY,      /* a0 = x, a1 = gamma, a2 = beta, a3 = mean, a4 = var; f = eps */
   KN_GF_BN_GRAD,       /* batch statistics: a0 = dy, a1 = x, a2 = gamma, a3 = mean, a4 = var,
                           a5 = dgamma, a6 = dbeta (the sums of kn_gk_bn_grad_reduce); f = eps */
-  KN_GF_BN_GRAD_EVAL,  /* running statistics: a0 = dy, a2 = gamma, a4 = var; f = eps */
+  KN_GF_BN_GRAD_EVAL,  /* running statistics: dx = gamma * inv * dy; operands as KN_GF_BN_GRAD */
 };
 
 #endif
