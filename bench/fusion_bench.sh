@@ -53,8 +53,10 @@ ms_wall() { "$1" bench "$2" --iters="$iters" 2>&1 | sed -n 's/.* \([0-9.]*\) ms\
 task_ms() { perf stat -x, -e task-clock "$1" bench "$2" --iters="$3" 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}'; }
 ms_cpu() { local a b; a=$(task_ms "$1" "$2" 1); b=$(task_ms "$1" "$2" 3); awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f\n", (b - a) / 2}'; }
 ms() { if [ "$cpu_time" = 1 ]; then ms_cpu "$@"; else ms_wall "$@"; fi; }
-# Per-round ratios no-pass time / configuration I's time, for KIND (train or infer), and their range.
-ratios() { paste "$tmp/$1.$base" "$tmp/$1.$2" | awk '$1 > 0 && $2 > 0 {printf "%.3f\n", $1 / $2}'; }
+# Per-round ratios no-pass time / configuration I's time, for KIND (train or infer) of model
+# $name, and their range. (Times are kept per model: before 2026-11-28 they were appended to one
+# file per configuration, so a second model's medians and ratios mixed in the first model's.)
+ratios() { paste "$tmp/$name.$1.$base" "$tmp/$name.$1.$2" | awk '$1 > 0 && $2 > 0 {printf "%.3f\n", $1 / $2}'; }
 range() { ratios "$1" "$2" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR) printf "[%s-%s]", lo, hi}'; }
 median() { sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 
@@ -84,8 +86,8 @@ for model in "${models[@]}"; do
   for r in $(seq 1 "$rounds"); do
     for i in $(seq 0 $((n - 1))); do
       [ -x "$tmp/$name.$i.train" ] || continue
-      ms "$tmp/$name.$i.train" train_step >> "$tmp/train.$i"
-      ms "$tmp/$name.$i.infer" forward >> "$tmp/infer.$i"
+      ms "$tmp/$name.$i.train" train_step >> "$tmp/$name.train.$i"
+      ms "$tmp/$name.$i.infer" forward >> "$tmp/$name.infer.$i"
     done
   done
   for i in $(seq 0 $((n - 1))); do
@@ -95,7 +97,7 @@ for model in "${models[@]}"; do
     # speed-up: median over rounds of (no-pass time / this time) in the same round, robust to drift.
     st=$(ratios train "$i" | median)
     si=$(ratios infer "$i" | median)
-    echo "| $name | \`${configs[$i]}\` | ${kernels:-?} | ${calls:-?} | $(median < "$tmp/train.$i") | ${st}x $(range train "$i") | $(median < "$tmp/infer.$i") | ${si}x $(range infer "$i") |"
+    echo "| $name | \`${configs[$i]}\` | ${kernels:-?} | ${calls:-?} | $(median < "$tmp/$name.train.$i") | ${st}x $(range train "$i") | $(median < "$tmp/$name.infer.$i") | ${si}x $(range infer "$i") |"
   done
 done
 echo "uptime after: $(uptime)" >&2

@@ -95,7 +95,7 @@ int64_t kn_cg_conv_stats_plan(kn_fuse_plan *fp, const kn_graph *g, int node) {
   R->vals[R->n_vals++] = KN_CG_SCRATCH;
   set_prog(R, g, h, 0, 0.0, 0, 0, 0, 1);
   int64_t tiles = y.d[0] * kn_cdiv(y.d[2] * y.d[3], KN_NC);
-  stats_run_done(fp, node, tiles * y.d[1] * 3 * (int64_t)sizeof(double));
+  stats_run_done(fp, node, tiles * y.d[1] * 4 * (int64_t)sizeof(double));
   return tiles;
 }
 

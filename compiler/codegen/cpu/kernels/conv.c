@@ -80,50 +80,45 @@ typedef struct {
   double eps;
   int64_t relu1, relu2;
   /* Batch statistics for a training-mode BN that reads the output (part 0: none): per pixel tile
-   * t = n * ceil(P / KN_NC) + tile and output channel co, part[(t * Co + co) * 3 ..] holds
-   * (count, mean, M2) of the values written, merged over the tile's row pieces (Chan et al.);
-   * the consumer (kn_k_fused's KN_FOP_BN_TRAIN) merges the tiles in order. */
+   * t = n * ceil(P / KN_NC) + tile and output channel co, part[(t * Co + co) * 4 ..] holds
+   * (count, shift, sum, sum of squares) of the values written minus shift (kn_piece_stats);
+   * the consumer (kn_k_fused's KN_FOP_BN_TRAIN) merges the tiles in order (Chan et al.). */
   double *part;
   int64_t Co, t;
 } kn_conv_ep;
 
-/* Vectorisable sums of a row piece without fast-math: 16 float lanes, added in double.
- * sq 0: sum(a); sq 1: sum((a - m)^2). */
-KN_INLINE double kn_piece_sum(const float *a, int64_t len, float m, int sq) {
-  float l[16] = {0};
+/* Adds the statistics of row piece d[0 .. len) to (count, shift, sum, sum of squares) at q: sums
+ * of d - shift, where shift is the slot's first value (so |mean - shift| is of the order of the
+ * standard deviation and the variance has no cancellation). One pass, 16 float lanes per piece
+ * (vectorised without fast-math), added in double. */
+KN_INLINE void kn_piece_stats(double *q, const float *d, int64_t len) {
+  if (len <= 0) return;
+  if (q[0] == 0) q[1] = d[0];
+  float sh = (float)q[1], l[16] = {0}, m[16] = {0};
   int64_t k = 0;
   for (; k + 16 <= len; k += 16)
     for (int j = 0; j < 16; j++) {
-      float d = a[k + j] - m;
-      l[j] += sq ? d * d : d;
+      float v = d[k + j] - sh;
+      l[j] += v;
+      m[j] += v * v;
     }
-  double s = 0;
+  double s = 0, ss = 0;
   for (; k < len; k++) {
-    double d = (double)a[k] - m;
-    s += sq ? d * d : d;
+    double v = (double)d[k] - sh;
+    s += v;
+    ss += v * v;
   }
-  for (int j = 0; j < 16; j++) s += l[j];
-  return s;
-}
-
-/* Merges the statistics of row piece d[0 .. len) into (count, mean, M2) at q. */
-KN_INLINE void kn_piece_stats(double *q, const float *d, int64_t len) {
-  if (len <= 0) return;
-  double nb = (double)len, mb = kn_piece_sum(d, len, 0.0f, 0) / nb, m2b = kn_piece_sum(d, len, (float)mb, 1);
-  /* m2b is about the float-rounded mean: correct it to the exact one */
-  double dm = mb - (double)(float)mb;
-  m2b -= nb * dm * dm;
-  double na = q[0], n = na + nb, delta = mb - q[1];
-  q[0] = n;
-  q[1] += delta * nb / n;
-  q[2] += m2b + delta * delta * na * nb / n;
+  for (int j = 0; j < 16; j++) s += l[j], ss += m[j];
+  q[0] += (double)len;
+  q[2] += s;
+  q[3] += ss;
 }
 
 /* Row piece d[0 .. len) of the output, of output channel co. */
 KN_INLINE void kn_conv_ep_row(const kn_conv_ep *e, int64_t co, float *d, int64_t len) {
   if (!e) return;
   if (e->part) { /* statistics only: the chain is just the conv */
-    kn_piece_stats(e->part + (e->t * e->Co + co) * 3, d, len);
+    kn_piece_stats(e->part + (e->t * e->Co + co) * 4, d, len);
     return;
   }
   float sc = 1.0f, sh = 0.0f;
@@ -237,7 +232,7 @@ KN_INLINE void kn_conv_fwd(const float *x, const float *w, const float *b, float
     if (ep && ep->part) { /* this item's statistics slots start empty */
       es = *ep;
       es.t = n * np + pt;
-      memset(es.part + (es.t * es.Co + co0) * 3, 0, (size_t)(3 * mm) * sizeof(double));
+      memset(es.part + (es.t * es.Co + co0) * 4, 0, (size_t)(4 * mm) * sizeof(double));
       ep = &es;
     }
     if (padded) {
@@ -269,7 +264,7 @@ void kn_k_conv2d(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t 
 
 /* kn_k_conv2d with an epilogue (kn_conv_ep). p: x, w, (b if has_bias), (gamma, beta, running mean,
  * running var if has_bn), (res[N,Co,OH,OW] if has_res), y, (the statistics partials
- * [N * ceil(OH*OW / KN_NC)][Co][3] doubles if has_stats; then no other step may be on).
+ * [N * ceil(OH*OW / KN_NC)][Co][4] doubles if has_stats; then no other step may be on).
  * Items: kn_conv_fwd_items. */
 void kn_k_conv2d_ep(void *const *p, int64_t begin, int64_t end, int64_t N, int64_t Ci, int64_t H, int64_t W,
                     int64_t Co, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,

@@ -199,11 +199,12 @@ static __attribute__((noinline)) void gather_stats(kn_fctx *x, int i, int64_t c)
       double cnt = 0, m2 = 0;
       mean = 0;
       for (int64_t t = 0; t < T; t++) {
-        const double *r = q + (t * x->C + c) * 3;
+        const double *r = q + (t * x->C + c) * 4; /* count, shift, sum, sum of squares */
         if (r[0] <= 0) continue;
-        double nn = cnt + r[0], delta = r[1] - mean;
+        double mt = r[1] + r[2] / r[0], m2t = r[3] - r[2] * r[2] / r[0];
+        double nn = cnt + r[0], delta = mt - mean;
         mean += delta * r[0] / nn;
-        m2 += r[2] + delta * delta * cnt * r[0] / nn;
+        m2 += (m2t > 0 ? m2t : 0) + delta * delta * cnt * r[0] / nn;
         cnt = nn;
       }
       var = (m2 < 0 ? 0 : m2) / m;

@@ -22,7 +22,7 @@ enum {
   KN_FOP_BN,       /* eval-mode batchnorm: x, gamma, beta, rmean, rvar (ptrs), eps */
   KN_FOP_BN_TRAIN, /* batch statistics: x, gamma, beta (ptrs), mean-out, var-out (ptrs), eps,
                     * partials (ptr, -1: none: a pre-pass gathers them; else kn_k_conv2d_ep's
-                    * [T][C][3] (count, mean, M2) doubles), T */
+                    * [T][C][4] (count, shift, sum, sum of squares) doubles), T */
   KN_FOP_BN_GRAD,  /* dy, x, gamma, mean, var, dgamma-out, dbeta-out (ptrs), eps, training,
                     * partials (ptr, -1: none; else kn_k_conv2d_grad_input_st's [T][C][2]
                     * sums of dy and dy * (x - mean)), T */
