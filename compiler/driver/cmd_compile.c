@@ -35,7 +35,8 @@ static void usage(FILE *f) {
         "                     points run as PTX through the CUDA driver; --emit=asm writes the PTX\n"
         "                     of the training step (or --entry=forward) instead (see docs/gpu.md)\n"
         "  --gpu-math=MODE    --target=cuda convolutions and matrix products: tf32 (default:\n"
-        "                     tensor cores, operands rounded to tf32) or fp32 (exact SIMT kernels)\n"
+        "                     tensor cores, operands rounded to tf32), bf16 (tensor cores, operands\n"
+        "                     rounded to bf16) or fp32 (exact SIMT kernels)\n"
         "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
         "  --bn-stats=WHERE   training-mode BN statistics of fused groups: sweep (a pre-pass of the\n"
         "                     normalising sweep), conv (default: the conv's epilogue gathers mean\n"
@@ -131,7 +132,7 @@ int kn_cmd_compile(int argc, char **argv) {
     else if (!strncmp(a, "--gpu-math=", 11)) {
       kn_ptx_math m;
       if (!kn_ptx_parse_math(a + 11, &m)) {
-        fprintf(stderr, "kiln compile: unknown --gpu-math '%s' (use tf32 or fp32)\n", a + 11);
+        fprintf(stderr, "kiln compile: unknown --gpu-math '%s' (use tf32, bf16 or fp32)\n", a + 11);
         return KN_EXIT_USAGE;
       }
       kn_ptx_set_default_math(m);

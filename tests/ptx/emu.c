@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "emu.h"
+#include "kn_gpu.h"
 
 #define KN_KERNEL(name) void name(const long *i, const float *f, void *const *p);
 #include "kernels.def"
@@ -43,12 +44,14 @@ int kn_emu_shfl_xor_i(int v, int m) {
   return r;
 }
 
-/* ---- tensor cores ---- */
-static bool emu_tf32_exact;
-static unsigned emu_mma_a[32][4], emu_mma_b[32][2];
-static float emu_mma_c[32][4];
+/* ---- tensor cores ----
+ * An emulated mma is a warp collective: every lane writes the elements of its fragments into the
+ * shared A, B and C at the places the PTX ISA layout gives them (kn_gpu.h; no two lanes write the
+ * same element), then, after a barrier, computes its own D elements. */
+static bool emu_mma_exact;
+static float emu_mma_A[16][16], emu_mma_B[16][8], emu_mma_C[16][8];
 
-void kn_emu_set_tf32_exact(bool exact) { emu_tf32_exact = exact; }
+void kn_emu_set_mma_exact(bool exact) { emu_mma_exact = exact; }
 
 static unsigned f32_bits(float x) {
   unsigned u;
@@ -66,45 +69,70 @@ static float bits_f32(unsigned u) {
  * result is a float32 bit pattern whose low 13 bits are zero. */
 unsigned kn_emu_tf32(float x) {
   unsigned u = f32_bits(x);
-  if (emu_tf32_exact || (u & 0x7f800000u) == 0x7f800000u) return u;
+  if (emu_mma_exact || (u & 0x7f800000u) == 0x7f800000u) return u;
   return (u + 0x1000u) & 0xffffe000u;
 }
 
-/* mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 as a warp collective: every lane deposits its
- * fragments, then places the whole warp's fragments into A[16][8], B[8][8] (B[k][n]) and C[16][8]
- * with the PTX ISA layout (kn_gpu.h: g = lane >> 2, t = lane & 3; a0 A[g][t], a1 A[g+8][t],
- * a2 A[g][t+4], a3 A[g+8][t+4]; b0 B[t][g], b1 B[t+4][g]; c0 C[g][2t], c1 C[g][2t+1],
- * c2 C[g+8][2t], c3 C[g+8][2t+1]) and computes its own D elements. The tensor core reads only the
- * 19 tf32 bits of an operand register, so the low 13 bits are dropped here too (unless exact). */
-void kn_emu_mma_tf32(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]) {
-  int lane = (int)(emu_tid & 31);
-  memcpy(emu_mma_a[lane], a, sizeof emu_mma_a[lane]);
-  memcpy(emu_mma_b[lane], b, sizeof emu_mma_b[lane]);
-  memcpy(emu_mma_c[lane], c, sizeof emu_mma_c[lane]);
-  pthread_barrier_wait(&emu_bar);
-  float A[16][8], B[8][8], Cm[16][8];
-  unsigned keep = emu_tf32_exact ? 0xffffffffu : 0xffffe000u;
-  for (int l = 0; l < 32; l++) {
-    int g = l >> 2, t = l & 3;
-    A[g][t] = bits_f32(emu_mma_a[l][0] & keep);
-    A[g + 8][t] = bits_f32(emu_mma_a[l][1] & keep);
-    A[g][t + 4] = bits_f32(emu_mma_a[l][2] & keep);
-    A[g + 8][t + 4] = bits_f32(emu_mma_a[l][3] & keep);
-    B[t][g] = bits_f32(emu_mma_b[l][0] & keep);
-    B[t + 4][g] = bits_f32(emu_mma_b[l][1] & keep);
-    Cm[g][2 * t] = emu_mma_c[l][0];
-    Cm[g][2 * t + 1] = emu_mma_c[l][1];
-    Cm[g + 8][2 * t] = emu_mma_c[l][2];
-    Cm[g + 8][2 * t + 1] = emu_mma_c[l][3];
-  }
-  pthread_barrier_wait(&emu_bar); /* everyone has read the shared fragments */
-  int g = lane >> 2, t = lane & 3;
+/* float32 -> bf16 (the upper 16 bits of a float32) rounded to nearest, ties to even, as cvt.rn
+ * does: add 0x7fff plus the lowest kept bit, then truncate (a carry into the exponent is the right
+ * result, up to Inf); NaN stays a (quiet) NaN. */
+static unsigned bf16_rn(float x) {
+  unsigned u = f32_bits(x);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+/* cvt.rn.bf16x2.f32 d, a, b: a in the upper half of d, b in the lower half (PTX ISA, cvt). */
+unsigned kn_emu_cvt_bf16x2(float a, float b) { return bf16_rn(a) << 16 | bf16_rn(b); }
+
+/* The accumulator layout shared by both shapes: c0 C[g][2t], c1 C[g][2t+1], c2 C[g+8][2t],
+ * c3 C[g+8][2t+1]. Then the barrier, D = A[16xK] B[Kx8] + C for this lane's four elements, and a
+ * barrier so that the next mma's fragments wait until every lane has read these. */
+static void emu_mma_finish(int K, float d[4], const float c[4]) {
+  int lane = (int)(emu_tid & 31), g = lane >> 2, t = lane & 3;
   const int rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
+  for (int e = 0; e < 4; e++) emu_mma_C[rows[e]][cols[e]] = c[e];
+  pthread_barrier_wait(&emu_bar);
+  float acc[4];
   for (int e = 0; e < 4; e++) {
-    float acc = 0.f;
-    for (int k = 0; k < 8; k++) acc += A[rows[e]][k] * B[k][cols[e]];
-    d[e] = acc + Cm[rows[e]][cols[e]];
+    acc[e] = 0.f;
+    for (int k = 0; k < K; k++) acc[e] += emu_mma_A[rows[e]][k] * emu_mma_B[k][cols[e]];
+    acc[e] += emu_mma_C[rows[e]][cols[e]];
   }
+  pthread_barrier_wait(&emu_bar);
+  memcpy(d, acc, sizeof acc); /* d may be c */
+}
+
+/* mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 (kn_gpu.h: a0 A[g][t], a1 A[g+8][t],
+ * a2 A[g][t+4], a3 A[g+8][t+4]; b0 B[t][g], b1 B[t+4][g]). The tensor core reads only the 19 tf32
+ * bits of an operand register, so the low 13 bits are dropped here too (unless exact). */
+void kn_emu_mma_tf32(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]) {
+  int lane = (int)(emu_tid & 31), g = lane >> 2, t = lane & 3;
+  unsigned keep = emu_mma_exact ? 0xffffffffu : 0xffffe000u;
+  for (int r = 0; r < 4; r++) emu_mma_A[g + 8 * (r & 1)][t + 4 * (r >> 1)] = bits_f32(a[r] & keep);
+  for (int r = 0; r < 2; r++) emu_mma_B[t + 4 * r][g] = bits_f32(b[r] & keep);
+  emu_mma_finish(8, d, c);
+}
+
+/* mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 (kn_gpu.h, PTX ISA 9.7.14.5.8: register r
+ * of A holds A[g + 8 (r & 1)][2t + 8 (r >> 1) + e], register r of B holds B[2t + 8r + e][g], e = 0
+ * in the low half, 1 in the high half). Rounded: the elements are the bf16 halves of the register
+ * bits; exact: the unrounded floats the host's kn_bf16x2 also carries. */
+void kn_emu_mma_bf16(float d[4], const kn_bf16x2 a[4], const kn_bf16x2 b[2], const float c[4]) {
+  int lane = (int)(emu_tid & 31), g = lane >> 2, t = lane & 3;
+  for (int r = 0; r < 6; r++) {
+    const kn_bf16x2 *v = r < 4 ? &a[r] : &b[r - 4];
+    float e0 = emu_mma_exact ? v->lo : bits_f32(v->bits << 16);
+    float e1 = emu_mma_exact ? v->hi : bits_f32(v->bits & 0xffff0000u);
+    if (r < 4) {
+      float *row = emu_mma_A[g + 8 * (r & 1)] + 2 * t + 8 * (r >> 1);
+      row[0] = e0;
+      row[1] = e1;
+    } else {
+      emu_mma_B[2 * t + 8 * (r - 4)][g] = e0;
+      emu_mma_B[2 * t + 8 * (r - 4) + 1][g] = e1;
+    }
+  }
+  emu_mma_finish(16, d, c);
 }
 
 typedef struct {

@@ -13,9 +13,10 @@
 /* Runs one launch; false when the kernel is unknown. */
 bool kn_emu_run_call(const kn_ptx_call *c, void *const *bufs);
 
-/* Tensor cores (kn_mma_tf32_16x8x8, kn_tf32): by default operands are rounded to tf32 as
- * `cvt.rna.tf32.f32` does; with exact set they keep all float32 bits, so a tensor-core kernel must
- * then match the interpreter as closely as a SIMT one (this checks the fragment indexing alone). */
-void kn_emu_set_tf32_exact(bool exact);
+/* Tensor cores (kn_mma_tf32_16x8x8 with kn_tf32, kn_mma_bf16_16x8x16 with kn_bf16x2_pack): by
+ * default operands are rounded as `cvt.rna.tf32.f32` (tf32) or `cvt.rn.bf16x2.f32` (bf16) do; with
+ * exact set they keep all float32 bits, so a tensor-core kernel must then match the interpreter as
+ * closely as a SIMT one (this checks the fragment indexing alone). */
+void kn_emu_set_mma_exact(bool exact);
 
 #endif

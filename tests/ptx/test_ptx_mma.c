@@ -1,22 +1,26 @@
-/* test_ptx_mma.c — the tensor-core (tf32 mma.sync) kernels of kernels/mma.c, without a GPU.
+/* test_ptx_mma.c — the tensor-core (tf32 and bf16 mma.sync) kernels of kernels/mma.c, without a
+ * GPU.
  *
  * For every convolution and matrix product (conv2d and both gradients, linear and both
  * gradients) of op_graphs.c and a set of extra convolution shapes (several warp tiles, k-step
  * tails, groups, stride, padding, dilation, non-square kernels, 1x1), lowered with
- * KN_PTX_MATH_TF32 and run on emulated warps (emu.c, whose mma follows the PTX ISA fragment
- * layout):
- *   - exact: operands not rounded (kn_emu_set_tf32_exact): must match the interpreter to 1e-4 like
+ * KN_PTX_MATH_TF32 and with KN_PTX_MATH_BF16 and run on emulated warps (emu.c, whose mma follows
+ * the PTX ISA fragment layouts of m16n8k8 tf32 and m16n8k16 bf16):
+ *   - exact: operands not rounded (kn_emu_set_mma_exact): must match the interpreter to 1e-4 like
  *     the SIMT kernels. Any fragment-indexing error in the kernels (a swapped a1/a2, B read as
  *     row-major, a C element stored at the wrong place) gives errors of the order of the output;
- *   - tf32: operands rounded as cvt.rna.tf32.f32 does: within 1e-2 of the output scale (below),
- *     and not bit-identical to the exact run (the rounding is really applied);
+ *   - rounded: operands rounded as cvt.rna.tf32.f32 / cvt.rn.bf16x2.f32 do: within 1e-2 (tf32) or
+ *     3e-2 (bf16) of the output scale (below), and not bit-identical to the exact run (the rounding
+ *     is really applied);
  *   - fp32 lowering: the SIMT kernels, 1e-4 (the exact path kept by --gpu-math=fp32).
  * Then the PTX of a convolution with the default options contains four
- * mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 per launch and cvt.rna.tf32.f32, no local
- * memory, and, where ptxas is found,
- * assembles for sm_80 and sm_90; with KN_PTX_MATH_FP32 it has no mma.
+ * mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 per launch and cvt.rna.tf32.f32, with
+ * KN_PTX_MATH_BF16 four mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 per launch (and no
+ * tf32 one: the kernels' other branch folds away) and cvt.rn.bf16x2.f32, no local memory, and,
+ * where ptxas is found, assembles for sm_80 and sm_90; with KN_PTX_MATH_FP32 it has no mma.
  * With --nodes SPEC: every conv/linear node of SPEC's training graph on its own (inputs from the
- * interpreter), exact mma 1e-4 and tf32 1e-2 of the output scale. With --model SPEC: three SGD
+ * interpreter), exact mma 1e-4 (tf32 and bf16 kernels), tf32 1e-2 and bf16 3e-2 of the output
+ * scale. With --model SPEC: three SGD
  * training steps of SPEC lowered with TF32 on emulated warps; loss and every parameter within
  * 5e-3 * (1 + |want|) of the interpreter (the tolerance of the GPU check's train_<model>_tf32
  * bundle, tests/gpu/gpu_gen.c; sample_resnet_tiny: 2.5e-4). Models whose batch-2 BatchNorms
@@ -55,6 +59,20 @@ static void check(bool ok, const char *what, const char *detail) {
  * accept tf32 convolutions at a similar relative 1e-2. */
 #define KN_TF32_TOL 1e-2
 
+/* bf16 tolerance. bf16 keeps 8 significant bits (7 stored) and cvt.rn rounds to nearest even, so
+ * each operand has a relative error <= 2^-8 and each product <= ~2^-7: the same bound as tf32's
+ * with 8 times the unit roundoff (2^-8 vs 2^-11). The tf32 errors measured here (<= ~1.1e-3 of the
+ * output scale, also on the model nodes) times 8 give ~9e-3, so 3e-2 keeps a 3x margin while a
+ * layout error (errors of the order of the output, i.e. ~1) still fails by far. PyTorch's own
+ * tests compare bf16 matrix products at a similar few-percent relative tolerance. */
+#define KN_BF16_TOL 3e-2
+
+static const kn_ptx_math mma_maths[] = {KN_PTX_MATH_TF32, KN_PTX_MATH_BF16};
+static const char *math_name(kn_ptx_math m) {
+  return m == KN_PTX_MATH_BF16 ? "bf16" : m == KN_PTX_MATH_TF32 ? "tf32" : "fp32";
+}
+static double math_tol(kn_ptx_math m) { return m == KN_PTX_MATH_BF16 ? KN_BF16_TOL : KN_TF32_TOL; }
+
 /* max |got - want| / scale over value v, scale = max(max |want|, 1e-6). */
 static double rel_err(const kn_graph *g, kn_interp *it, void **bufs, int v) {
   size_t n = (size_t)kn_shape_numel(g->vals[v].shape);
@@ -74,7 +92,8 @@ static void reset_out(const kn_graph *g, void **bufs, int v) {
 }
 
 /* Lowers node `node` of g with `math`; every launch of the node must use a kernel whose name ends
- * in "_mma" exactly when math is TF32. Runs them; false if a kernel is unknown. */
+ * in "_mma" exactly when math is TF32 or BF16, whose last integer argument (bf16) is then 1 exactly
+ * for BF16. Runs them; false if a kernel is unknown. */
 static bool run(const kn_graph *g, int node, kn_ptx_math math, void **bufs, const char *what) {
   kn_diag d;
   kn_diag_init(&d);
@@ -87,8 +106,9 @@ static bool run(const kn_graph *g, int node, kn_ptx_math math, void **bufs, cons
     const char *kn = prog.calls[k].kernel;
     size_t len = strlen(kn);
     bool mma = len > 4 && !strcmp(kn + len - 4, "_mma");
-    if (mma != (math == KN_PTX_MATH_TF32)) {
-      fprintf(stderr, "FAIL %s: kernel %s for math %d\n", what, kn, (int)math);
+    if (mma != (math != KN_PTX_MATH_FP32) ||
+        (mma && prog.calls[k].i[prog.calls[k].n_i - 1] != (math == KN_PTX_MATH_BF16))) {
+      fprintf(stderr, "FAIL %s: kernel %s (bf16 argument) for math %s\n", what, kn, math_name(math));
       ok = false;
     }
     ok = ok && kn_emu_run_call(&prog.calls[k], bufs);
@@ -108,27 +128,31 @@ static void check_graph(kn_graph *g, int node, uint64_t seed, const char *what) 
   int y = g->nodes[node].out[0];
   char label[128];
 
-  snprintf(label, sizeof label, "%s exact-mma", what);
-  kn_emu_set_tf32_exact(true);
-  bool ok = run(g, node, KN_PTX_MATH_TF32, bufs, label) && kn_test_emu_same(g, it, bufs, y, 1e-4, label);
-  kn_emu_set_tf32_exact(false);
-  check(ok, label, "tensor-core kernel without rounding differs from the interpreter");
-  float *exact = kn_xmalloc((size_t)kn_shape_numel(g->vals[y].shape) * 4);
-  memcpy(exact, bufs[y], (size_t)kn_shape_numel(g->vals[y].shape) * 4);
+  for (size_t m = 0; m < sizeof mma_maths / sizeof mma_maths[0]; m++) {
+    kn_ptx_math math = mma_maths[m];
+    snprintf(label, sizeof label, "%s exact-mma %s", what, math_name(math));
+    kn_emu_set_mma_exact(true);
+    reset_out(g, bufs, y);
+    bool ok = run(g, node, math, bufs, label) && kn_test_emu_same(g, it, bufs, y, 1e-4, label);
+    kn_emu_set_mma_exact(false);
+    check(ok, label, "tensor-core kernel without rounding differs from the interpreter");
+    float *exact = kn_xmalloc((size_t)kn_shape_numel(g->vals[y].shape) * 4);
+    memcpy(exact, bufs[y], (size_t)kn_shape_numel(g->vals[y].shape) * 4);
 
-  snprintf(label, sizeof label, "%s tf32", what);
-  reset_out(g, bufs, y);
-  ok = run(g, node, KN_PTX_MATH_TF32, bufs, label);
-  double err = ok ? rel_err(g, it, bufs, y) : NAN;
-  printf("%-40s tf32 error %.2e of the output scale\n", what, err);
-  check(ok && err <= KN_TF32_TOL, label, "tf32 result outside the tolerance");
-  check(ok && memcmp(exact, bufs[y], (size_t)kn_shape_numel(g->vals[y].shape) * 4) != 0, label,
-        "tf32 result identical to the unrounded one (rounding not applied?)");
-  free(exact);
+    snprintf(label, sizeof label, "%s %s", what, math_name(math));
+    reset_out(g, bufs, y);
+    ok = run(g, node, math, bufs, label);
+    double err = ok ? rel_err(g, it, bufs, y) : NAN;
+    printf("%-40s %s error %.2e of the output scale\n", what, math_name(math), err);
+    check(ok && err <= math_tol(math), label, "rounded result outside the tolerance");
+    check(ok && memcmp(exact, bufs[y], (size_t)kn_shape_numel(g->vals[y].shape) * 4) != 0, label,
+          "rounded result identical to the unrounded one (rounding not applied?)");
+    free(exact);
+  }
 
   snprintf(label, sizeof label, "%s fp32", what);
   reset_out(g, bufs, y);
-  ok = run(g, node, KN_PTX_MATH_FP32, bufs, label) && kn_test_emu_same(g, it, bufs, y, 1e-4, label);
+  bool ok = run(g, node, KN_PTX_MATH_FP32, bufs, label) && kn_test_emu_same(g, it, bufs, y, 1e-4, label);
   check(ok, label, "SIMT kernel differs from the interpreter");
 
   kn_test_emu_bufs_free(g, bufs);
@@ -216,17 +240,28 @@ static void check_kernels(void) {
   }
 }
 
-/* PTX of conv2d (case 0) and its gradients with each math setting. */
+/* Occurrences of pattern in text. */
+static int count_of(const char *text, const char *pattern) {
+  int n = 0;
+  for (const char *q = text; (q = strstr(q, pattern)); q++) n++;
+  return n;
+}
+
+/* PTX of conv2d (case 0), its gradients and the linear ops (variant 0) with each math setting. */
 static void check_ptx(const char *ptxas) {
+  static const kn_ptx_math maths[] = {KN_PTX_MATH_TF32, KN_PTX_MATH_FP32, KN_PTX_MATH_BF16};
+  static const char *const mma_insn[] = {"mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32",
+                                         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"};
   bool have = kn_test_ptxas_found(ptxas);
   if (!have) printf("ptxas not found (%s): PTX checks skipped\n", ptxas ? ptxas : "");
-  for (size_t k = 0; k < 3; k++) {
-    for (int m = 0; m < 2; m++) {
-      kn_ptx_math math = m ? KN_PTX_MATH_FP32 : KN_PTX_MATH_TF32;
+  for (size_t k = 0; k < sizeof mma_ops / sizeof mma_ops[0]; k++) {
+    for (int m = 0; m < 3; m++) {
+      kn_ptx_math math = maths[m];
       char what[64];
-      snprintf(what, sizeof what, "PTX %s %s", kn_op_table[mma_ops[k]].name, m ? "fp32" : "tf32 (default)");
+      snprintf(what, sizeof what, "PTX %s %s%s", kn_op_table[mma_ops[k]].name, math_name(math),
+               math == KN_PTX_MATH_TF32 ? " (default)" : "");
       int node;
-      kn_graph *g = conv_graph(mma_ops[k], &conv_cases[0], &node);
+      kn_graph *g = k < 3 ? conv_graph(mma_ops[k], &conv_cases[0], &node) : kn_test_op_graph(mma_ops[k], 0, &node);
       kn_ptx_options o;
       kn_ptx_options_default(&o);
       check(o.math == KN_PTX_MATH_TF32, what, "default math is not tf32");
@@ -238,14 +273,24 @@ static void check_ptx(const char *ptxas) {
       if (!ok) kn_diag_print(&d, stderr);
       check(ok, what, "PTX compilation failed");
       if (ok) {
-        /* Four mma per launch (one per 16x8 part of the warp tile): an optimisation that copied an
-         * mma into two paths (which could then diverge) would show here. */
-        int n_mma = 0;
-        for (const char *q = prog->ptx; (q = strstr(q, "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32")); q++) n_mma++;
-        check(n_mma == (math == KN_PTX_MATH_TF32 ? 4 * prog->n_calls : 0), what,
-              "four mma.sync per launch with tf32, none with fp32");
+        /* Four mma of the math's kind per tensor-core launch (one per 16x8 part of the warp tile),
+         * none of the other kind (the kernels' branch on bf16 folds away): an optimisation that
+         * copied an mma into two paths (which could then diverge) would show here. */
+        int mma_calls = 0;
+        for (int c = 0; c < prog->n_calls; c++) {
+          size_t len = strlen(prog->calls[c].kernel);
+          mma_calls += len > 4 && !strcmp(prog->calls[c].kernel + len - 4, "_mma");
+        }
+        int n_tf32 = count_of(prog->ptx, mma_insn[0]), n_bf16 = count_of(prog->ptx, mma_insn[1]);
+        check(prog->n_calls > 0 && mma_calls == (math == KN_PTX_MATH_FP32 ? 0 : prog->n_calls), what,
+              "tensor-core launches exactly with tf32 and bf16");
+        check(n_tf32 == (math == KN_PTX_MATH_TF32 ? 4 * mma_calls : 0) &&
+                  n_bf16 == (math == KN_PTX_MATH_BF16 ? 4 * mma_calls : 0),
+              what, "four mma.sync of the math's kind per launch, none of the other kind, none with fp32");
         check((strstr(prog->ptx, "cvt.rna.tf32.f32") != NULL) == (math == KN_PTX_MATH_TF32), what,
               "cvt.rna.tf32.f32 present exactly with tf32");
+        check((strstr(prog->ptx, "cvt.rn.bf16x2.f32") != NULL) == (math == KN_PTX_MATH_BF16), what,
+              "cvt.rn.bf16x2.f32 present exactly with bf16");
         check(!strstr(prog->ptx, ".local"), what, "kernel uses local memory");
         if (have) {
           check(kn_test_ptxas(ptxas, prog->ptx, "sm_80", what), what, "ptxas sm_80");
@@ -259,8 +304,9 @@ static void check_ptx(const char *ptxas) {
   }
   kn_ptx_math m = KN_PTX_MATH_TF32;
   check(kn_ptx_parse_math("fp32", &m) && m == KN_PTX_MATH_FP32 && kn_ptx_parse_math("tf32", &m) &&
-            m == KN_PTX_MATH_TF32 && !kn_ptx_parse_math("fp16", &m),
-        "kn_ptx_parse_math", "fp32/tf32 accepted, others refused");
+            m == KN_PTX_MATH_TF32 && kn_ptx_parse_math("bf16", &m) && m == KN_PTX_MATH_BF16 &&
+            !kn_ptx_parse_math("fp16", &m) && !kn_ptx_parse_math("BF16", &m),
+        "kn_ptx_parse_math", "fp32/tf32/bf16 accepted, others refused");
 }
 
 /* Worst |got - want| / (1 + |want|) over value v (the GPU check's measure). */
@@ -328,7 +374,7 @@ static void check_model(const char *path) {
 }
 
 /* Every conv/linear node of SPEC's training graph on its own: inputs copied from the interpreter's
- * training step, exact mma (1e-4) and tf32 (1e-2 of the output scale), so every convolution shape
+ * training step, exact mma (1e-4), tf32 (1e-2 of the output scale) and bf16 (3e-2), so every convolution shape
  * of a real model (7x7 stems, strided 1x1 shortcuts, attention convs) meets the kernels. */
 static void check_model_nodes(const char *path) {
   kn_diag d;
@@ -340,7 +386,7 @@ static void check_model_nodes(const char *path) {
     kn_interp *it = model_interp(g);
     void **bufs = kn_test_emu_bufs(g, it);
     int nodes = 0;
-    double tf32_worst = 0;
+    double worst_err[2] = {0, 0}; /* per mma_maths */
     bool all = true;
     for (int n = 0; n < g->n_nodes; n++) { /* node by node: the updates at the end change the weights */
       const kn_node *nd = &g->nodes[n];
@@ -353,19 +399,22 @@ static void check_model_nodes(const char *path) {
       char what[160];
       snprintf(what, sizeof what, "%s node %s (%s)", path, nd->name, kn_op_table[nd->op].name);
       int y = nd->out[0];
-      kn_emu_set_tf32_exact(true);
-      bool good = run(g, n, KN_PTX_MATH_TF32, bufs, what) && kn_test_emu_same(g, it, bufs, y, 1e-4, what);
-      kn_emu_set_tf32_exact(false);
-      reset_out(g, bufs, y);
-      good = good && run(g, n, KN_PTX_MATH_TF32, bufs, what);
-      double e = good ? rel_err(g, it, bufs, y) : NAN;
-      if (!(e <= KN_TF32_TOL)) fprintf(stderr, "FAIL %s: tf32 error %.2e\n", what, e);
-      all = all && good && e <= KN_TF32_TOL;
-      tf32_worst = fmax(tf32_worst, e);
+      for (size_t m = 0; m < sizeof mma_maths / sizeof mma_maths[0]; m++) {
+        kn_ptx_math math = mma_maths[m];
+        kn_emu_set_mma_exact(true);
+        bool good = run(g, n, math, bufs, what) && kn_test_emu_same(g, it, bufs, y, 1e-4, what);
+        kn_emu_set_mma_exact(false);
+        reset_out(g, bufs, y);
+        good = good && run(g, n, math, bufs, what);
+        double e = good ? rel_err(g, it, bufs, y) : NAN;
+        if (!(e <= math_tol(math))) fprintf(stderr, "FAIL %s: %s error %.2e\n", what, math_name(math), e);
+        all = all && good && e <= math_tol(math);
+        worst_err[m] = fmax(worst_err[m], e);
+      }
       nodes++;
     }
-    printf("%s: %d conv/linear nodes on their own, tf32 error at most %.2e of the output scale\n", path, nodes,
-           tf32_worst);
+    printf("%s: %d conv/linear nodes on their own, error at most %.2e (tf32), %.2e (bf16) of the output scale\n",
+           path, nodes, worst_err[0], worst_err[1]);
     check(all && nodes > 0, path, "a conv/linear node of the model differs from the interpreter");
     kn_test_emu_bufs_free(g, bufs);
     kn_interp_dispose(it);

@@ -39,6 +39,7 @@
 typedef enum kn_ptx_math {
   KN_PTX_MATH_FP32 = 0, /* exact float32 SIMT kernels (conv.c, gemm.c) */
   KN_PTX_MATH_TF32 = 1, /* tensor cores: operands rounded to tf32, float32 accumulation (mma.c) */
+  KN_PTX_MATH_BF16 = 2, /* tensor cores: operands rounded to bf16 (nearest even), float32 accumulation */
 } kn_ptx_math;
 
 typedef struct kn_ptx_options {
@@ -51,9 +52,9 @@ typedef struct kn_ptx_options {
 
 void kn_ptx_options_default(kn_ptx_options *o);
 /* The math that kn_ptx_options_default picks (KN_PTX_MATH_TF32 at start, like PyTorch's default
- * for cuDNN convolutions); `kiln compile --gpu-math=fp32|tf32` sets it before compiling. */
+ * for cuDNN convolutions); `kiln compile --gpu-math=fp32|tf32|bf16` sets it before compiling. */
 void kn_ptx_set_default_math(kn_ptx_math m);
-/* "fp32" / "tf32" -> *m; false for anything else. */
+/* "fp32" / "tf32" / "bf16" -> *m; false for anything else. */
 bool kn_ptx_parse_math(const char *s, kn_ptx_math *m);
 
 /* One kernel launch. The kernel's arguments are the three lists i, f, p (see kernels/kn_gpu.h). */

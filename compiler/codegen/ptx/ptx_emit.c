@@ -24,6 +24,7 @@ void kn_ptx_set_default_math(kn_ptx_math m) { kn_ptx_default_math = m; }
 bool kn_ptx_parse_math(const char *s, kn_ptx_math *m) {
   if (!strcmp(s, "fp32")) *m = KN_PTX_MATH_FP32;
   else if (!strcmp(s, "tf32")) *m = KN_PTX_MATH_TF32;
+  else if (!strcmp(s, "bf16")) *m = KN_PTX_MATH_BF16;
   else return false;
   return true;
 }

@@ -71,11 +71,17 @@ static void eltwise(kn_lowering *l, const char *kernel, int a, int b, int y) {
   else P(c, a, y);
 }
 
-/* Convolution geometry from x [N,C,H,W], y [N,CO,OH,OW], the weight's kernel size and attrs. */
+/* Tensor cores (prog->math TF32 or BF16): kernels/mma.c computes G products of M x N in warp tiles
+ * of 16 x 32, 32 threads per tile; its last integer argument is 1 for bf16 operands. */
+static bool mma(kn_lowering *l) { return l->prog->math != KN_PTX_MATH_FP32; }
+
+/* Convolution geometry from x [N,C,H,W], y [N,CO,OH,OW], the weight's kernel size and attrs; for
+ * the tensor-core kernels (see conv_call) then bf16. */
 static void conv_geom(kn_lowering *l, kn_ptx_call *c, kn_shape x, kn_shape y, kn_shape w, bool bias) {
   I(c, x.d[0], x.d[1], x.d[2], x.d[3], y.d[1], y.d[2], y.d[3], w.d[2], w.d[3], pair(l, KN_ATTR_STRIDE, 0),
     pair(l, KN_ATTR_STRIDE, 1), pair(l, KN_ATTR_PADDING, 0), pair(l, KN_ATTR_PADDING, 1),
     pair(l, KN_ATTR_DILATION, 0), pair(l, KN_ATTR_DILATION, 1), kn_node_int(l->n, KN_ATTR_GROUPS), bias);
+  if (mma(l)) I(c, l->prog->math == KN_PTX_MATH_BF16);
 }
 
 static void pool_geom(kn_lowering *l, kn_ptx_call *c, kn_shape x, kn_shape y) {
@@ -111,23 +117,23 @@ static void reduce_grad(kn_lowering *l, int dy, int x, int dx, double scale) {
   }
 }
 
-/* Tensor cores (prog->math == TF32): kernels/mma.c computes G products of M x N in warp tiles of
- * 16 x 32, 32 threads per tile. */
-static bool tf32(kn_lowering *l) { return l->prog->math == KN_PTX_MATH_TF32; }
+/* Tensor cores (see mma): kernels/mma.c computes G products of M x N in warp tiles of 16 x 32,
+ * 32 threads per tile. */
 static int64_t mma_threads(int64_t G, int64_t M, int64_t N) { return 32 * G * ((M + 15) / 16) * ((N + 31) / 32); }
 
-/* A convolution launch: the SIMT kernel with `threads`, or its tensor-core twin (same arguments)
- * over G products of M x N. */
-static kn_ptx_call *conv_call(kn_lowering *l, const char *simt, const char *mma, int64_t threads, int64_t G,
+/* A convolution launch: the SIMT kernel with `threads`, or its tensor-core twin (same arguments,
+ * see conv_geom) over G products of M x N. */
+static kn_ptx_call *conv_call(kn_lowering *l, const char *simt, const char *mma_kernel, int64_t threads, int64_t G,
                               int64_t M, int64_t N) {
-  return tf32(l) ? call(l, mma, mma_threads(G, M, N)) : call(l, simt, threads);
+  return mma(l) ? call(l, mma_kernel, mma_threads(G, M, N)) : call(l, simt, threads);
 }
 
 /* C[M,N] = A * B (+ bias) with element strides. */
 static void gemm(kn_lowering *l, int64_t M, int64_t N, int64_t K, int64_t asm_, int64_t ask, int64_t bsk,
                  int64_t bsn, int a, int b, int bias, int y) {
-  kn_ptx_call *c = tf32(l) ? call(l, "kn_gk_gemm_mma", mma_threads(1, M, N)) : call(l, "kn_gk_gemm", M * N);
+  kn_ptx_call *c = mma(l) ? call(l, "kn_gk_gemm_mma", mma_threads(1, M, N)) : call(l, "kn_gk_gemm", M * N);
   I(c, M, N, K, asm_, ask, bsk, bsn, bias >= 0);
+  if (mma(l)) I(c, l->prog->math == KN_PTX_MATH_BF16);
   P(c, a, b, bias, y);
 }
 

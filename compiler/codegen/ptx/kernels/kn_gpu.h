@@ -46,7 +46,7 @@ static inline float kn_sqrt(float x) { return sqrtf(x); }
 #define KN_INF INFINITY
 #endif
 
-/* ---- tensor cores: one warp-wide tf32 matrix multiply-accumulate (sm_80+) ----
+/* ---- tensor cores: one warp-wide matrix multiply-accumulate (sm_80+), tf32 or bf16 ----
  * kn_mma_tf32_16x8x8(d, a, b, c): D[16x8] = A[16x8] * B[8x8] + C[16x8], the PTX instruction
  * `mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32`. Every lane holds a fragment; with
  * g = lane >> 2 (groupID) and t = lane & 3 (threadID_in_group), PTX ISA section 9.7.14.5.7
@@ -56,25 +56,63 @@ static inline float kn_sqrt(float x) { return sqrtf(x); }
  *   B (col-major, 8x8):  b0 = B[t][g], b1 = B[t+4][g]                       (B[k][n])
  *   C, D (16x8):         c0 = C[g][2t], c1 = C[g][2t+1], c2 = C[g+8][2t], c3 = C[g+8][2t+1]
  * A and B are tf32 bit patterns made by kn_tf32 (`cvt.rna.tf32.f32`: round to nearest, ties away
- * from zero, 10 mantissa bits). All 32 lanes must execute the same call (warp-uniform control
- * flow). The host emulation (tests/ptx/emu.c) computes the product from the whole warp's
- * fragments placed by exactly this layout. */
+ * from zero, 10 mantissa bits).
+ *
+ * kn_mma_bf16_16x8x16(d, a, b, c): D[16x8] = A[16x16] * B[16x8] + C[16x8], the PTX instruction
+ * `mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32`. Each operand register (kn_bf16x2) holds
+ * two bf16, the element with the lower index in the low 16 bits ("Elements (low to high)"). PTX ISA
+ * section 9.7.14.5.8 "Matrix Fragments for mma.m16n8k16 with floating point type" (the .f16/.bf16
+ * A and B figures, figure 79 and the .f16/.bf16 B figure after it in ISA 8.x; A: row = g for a0,a1,a4,a5, g+8 otherwise,
+ * col = 2t + (i & 1), + 8 for i >= 4; B: row = 2t + (i & 1), + 8 for i >= 2, col = g):
+ *   A (row-major, 16x16): a[0] = {A[g][2t], A[g][2t+1]},     a[1] = {A[g+8][2t], A[g+8][2t+1]},
+ *                         a[2] = {A[g][2t+8], A[g][2t+9]},   a[3] = {A[g+8][2t+8], A[g+8][2t+9]}
+ *   B (col-major, 16x8):  b[0] = {B[2t][g], B[2t+1][g]},     b[1] = {B[2t+8][g], B[2t+9][g]}
+ *   C, D: the f32 accumulator layout of m16n8k8 above.
+ * kn_bf16x2_pack(lo, hi) packs two floats rounded to bf16 (`cvt.rn.bf16x2.f32 d, hi, lo`: round to
+ * nearest even, 8 mantissa bits; cvt puts its first source in the upper half of d).
+ *
+ * All 32 lanes must execute the same call (warp-uniform control flow). The host emulation
+ * (tests/ptx/emu.c) computes the product from the whole warp's fragments placed by exactly these
+ * layouts. */
 #ifdef __NVPTX__
+typedef unsigned kn_bf16x2;
 static inline unsigned kn_tf32(float x) { return (unsigned)__nvvm_f2tf32_rna(x); }
+static inline kn_bf16x2 kn_bf16x2_pack(float lo, float hi) { return (kn_bf16x2)__nvvm_ff2bf16x2_rn(hi, lo); }
+/* One mma.sync with four .b32 A registers, two B registers and four f32 accumulators. Inline asm:
+ * clang 14 has no builtin for these shapes (only wmma m16n16k8). */
+#define KN_MMA_SYNC(insn, d, a, b, c)                                                                       \
+  __asm__ volatile(insn " {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};"                       \
+                   : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])                                         \
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), \
+                     "f"(c[2]), "f"(c[3]))
 static inline void kn_mma_tf32_16x8x8(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]) {
-  /* Inline asm: clang 14 has no builtin for the m16n8k8 tf32 shape (only wmma m16n16k8). */
-  __asm__ volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                   "{%10,%11,%12,%13};"
-                   : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]),
-                     "f"(c[2]), "f"(c[3]));
+  KN_MMA_SYNC("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32", d, a, b, c);
+}
+static inline void kn_mma_bf16_16x8x16(float d[4], const kn_bf16x2 a[4], const kn_bf16x2 b[2], const float c[4]) {
+  KN_MMA_SYNC("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", d, a, b, c);
 }
 #else
+/* On the host a bf16 pair also keeps its two float32 inputs, so that the emulator's exact mode can
+ * multiply unrounded operands (32 bits cannot hold two of them); bits is what the GPU register
+ * would hold (kn_emu_cvt_bf16x2 follows cvt.rn.bf16x2.f32: first source in the upper half). */
+typedef struct {
+  unsigned bits;
+  float lo, hi;
+} kn_bf16x2;
 unsigned kn_emu_tf32(float x);
+unsigned kn_emu_cvt_bf16x2(float a, float b);
 void kn_emu_mma_tf32(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]);
+void kn_emu_mma_bf16(float d[4], const kn_bf16x2 a[4], const kn_bf16x2 b[2], const float c[4]);
 static inline unsigned kn_tf32(float x) { return kn_emu_tf32(x); }
+static inline kn_bf16x2 kn_bf16x2_pack(float lo, float hi) {
+  kn_bf16x2 r = {kn_emu_cvt_bf16x2(hi, lo), lo, hi};
+  return r;
+}
 static inline void kn_mma_tf32_16x8x8(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]) {
   kn_emu_mma_tf32(d, a, b, c);
+}
+static inline void kn_mma_bf16_16x8x16(float d[4], const kn_bf16x2 a[4], const kn_bf16x2 b[2], const float c[4]) {
+  kn_emu_mma_bf16(d, a, b, c);
 }
 #endif
 

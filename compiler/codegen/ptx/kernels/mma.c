@@ -1,21 +1,24 @@
-/* mma.c — tensor-core (tf32 mma.sync) kernels for convolutions and matrix products: implicit GEMM.
+/* mma.c — tensor-core (tf32 or bf16 mma.sync) kernels for convolutions and matrix products:
+ * implicit GEMM.
  *
  * Each kernel is a matrix product D[M,N] = A[M,K] * B[K,N] whose operands are read straight from
  * the tensors (no im2col buffer, no shared memory). One warp computes a 16x32 tile of D with four
- * kn_mma_tf32_16x8x8 per k-step of 8 (kn_gpu.h has the fragment layout); tiles are spread over
- * the warps with a warp-stride loop (kn_for_warp), so any grid is correct. The lowering launches
- * 32 threads per tile.
+ * mma per k-step: kn_mma_tf32_16x8x8 (k-step 8) or kn_mma_bf16_16x8x16 (k-step 16), chosen by the
+ * last integer argument (kn_gpu.h has the fragment layouts); tiles are spread over the warps with
+ * a warp-stride loop (kn_for_warp), so any grid is correct. The lowering launches 32 threads per
+ * tile.
  *
  * Operands are loaded with kn_mma_ld: out-of-range elements (tails of M, N, K, padding, strided
  * gaps) read element 0 and are replaced by zero with a select, so the code between two mma
  * instructions has no lane-dependent branch and the mma is always executed by the whole warp
  * (clang cannot mark the inline asm convergent; keeping the control flow uniform means no pass
  * can move it under a divergent branch). Accumulation is float32; the operands are rounded to
- * tf32 (10 mantissa bits), like PyTorch's default for cuDNN convolutions.
+ * tf32 (10 mantissa bits, like PyTorch's default for cuDNN convolutions) or to bf16 (8 mantissa
+ * bits, round to nearest even).
  *
- * Arguments are those of the SIMT kernels they replace (conv.c, gemm.c):
- *   conv kernels: i = {N, C, H, W, CO, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, has_bias}
- *   gemm:         i = {M, N, K, asm, ask, bsk, bsn, has_bias}
+ * Arguments are those of the SIMT kernels they replace (conv.c, gemm.c) plus bf16 (0: tf32):
+ *   conv kernels: i = {N, C, H, W, CO, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, has_bias, bf16}
+ *   gemm:         i = {M, N, K, asm, ask, bsk, bsn, has_bias, bf16}
  */
 #include "kn_gpu.h"
 
@@ -26,32 +29,58 @@ static inline float kn_mma_ld(const float *p, long ok, long off) {
 }
 
 /* One warp: D[m0.., n0..] (16x32) = sum over k of LA(m, k) * LB(k, n); ST(m, n, v) stores one
- * element (and checks its bounds). LA, LB, ST are function-like macros of the calling kernel. */
-#define KN_MMA_WARP_TILE(K, m0, n0, LA, LB, ST)                                                              \
+ * element (and checks its bounds). LA, LB, ST are function-like macros of the calling kernel.
+ * bf16 (warp-uniform: a constant in the PTX, where the other branch folds away) picks the
+ * operand type: tf32 (k-step 8, kn_mma_tf32_16x8x8) or bf16 (k-step 16, kn_mma_bf16_16x8x16). */
+#define KN_MMA_WARP_TILE(bf16, K, m0, n0, LA, LB, ST)                                                        \
+  do {                                                                                                       \
+    if (bf16) KN_MMA_WARP_TILE_T(BF16, K, m0, n0, LA, LB, ST);                                               \
+    else KN_MMA_WARP_TILE_T(TF32, K, m0, n0, LA, LB, ST);                                                    \
+  } while (0)
+/* The tile for operand type T (TF32 or BF16): KN_MMA_KSTEP_T, KN_MMA_FRAG_T (register type),
+ * KN_MMA_A_T / KN_MMA_B_T (this lane's fragments, kn_gpu.h has the layouts), KN_MMA_OP_T. */
+#define KN_MMA_WARP_TILE_T(T, K, m0, n0, LA, LB, ST)                                                         \
   do {                                                                                                       \
     int g_ = kn_lane() >> 2, t_ = kn_lane() & 3;                                                             \
     float c0_[4] = {0.f, 0.f, 0.f, 0.f}, c1_[4] = {0.f, 0.f, 0.f, 0.f}, c2_[4] = {0.f, 0.f, 0.f, 0.f},     \
           c3_[4] = {0.f, 0.f, 0.f, 0.f};                                                                     \
-    for (long k_ = 0; k_ < (K); k_ += 8) {                                                                   \
-      unsigned a_[4] = {kn_tf32(LA((m0) + g_, k_ + t_)), kn_tf32(LA((m0) + g_ + 8, k_ + t_)),                \
-                        kn_tf32(LA((m0) + g_, k_ + t_ + 4)), kn_tf32(LA((m0) + g_ + 8, k_ + t_ + 4))};       \
-      KN_MMA_STEP(LB, k_, (n0) + g_, a_, c0_);                                                               \
-      KN_MMA_STEP(LB, k_, (n0) + 8 + g_, a_, c1_);                                                           \
-      KN_MMA_STEP(LB, k_, (n0) + 16 + g_, a_, c2_);                                                          \
-      KN_MMA_STEP(LB, k_, (n0) + 24 + g_, a_, c3_);                                                          \
+    for (long k_ = 0; k_ < (K); k_ += KN_MMA_KSTEP_##T) {                                                    \
+      KN_MMA_FRAG_##T a_[4] = KN_MMA_A_##T(LA, (m0) + g_, k_);                                               \
+      KN_MMA_STEP(T, LB, k_, (n0) + g_, a_, c0_);                                                            \
+      KN_MMA_STEP(T, LB, k_, (n0) + 8 + g_, a_, c1_);                                                        \
+      KN_MMA_STEP(T, LB, k_, (n0) + 16 + g_, a_, c2_);                                                       \
+      KN_MMA_STEP(T, LB, k_, (n0) + 24 + g_, a_, c3_);                                                       \
     }                                                                                                        \
     KN_MMA_STORE(ST, m0, (n0) + 2 * t_, g_, c0_);                                                            \
     KN_MMA_STORE(ST, m0, (n0) + 8 + 2 * t_, g_, c1_);                                                        \
     KN_MMA_STORE(ST, m0, (n0) + 16 + 2 * t_, g_, c2_);                                                       \
     KN_MMA_STORE(ST, m0, (n0) + 24 + 2 * t_, g_, c3_);                                                       \
   } while (0)
-/* One 16x8x8 product into accumulator c (n: this lane's column of B); written out, not looped,
- * so that the accumulators stay in registers. */
-#define KN_MMA_STEP(LB, k, n, a, c)                                                                          \
+/* One 16x8 product of a k-step into accumulator c (n: this lane's column of B); written out, not
+ * looped, so that the accumulators stay in registers. */
+#define KN_MMA_STEP(T, LB, k, n, a, c)                                                                       \
   do {                                                                                                       \
-    unsigned b_[2] = {kn_tf32(LB((k) + t_, n)), kn_tf32(LB((k) + t_ + 4, n))};                               \
-    kn_mma_tf32_16x8x8(c, a, b_, c);                                                                         \
+    KN_MMA_FRAG_##T b_[2] = KN_MMA_B_##T(LB, k, n);                                                          \
+    KN_MMA_OP_##T(c, a, b_, c);                                                                              \
   } while (0)
+/* tf32: one element per register; m = m0 + g (row of a0), k the k-step's first column. */
+#define KN_MMA_KSTEP_TF32 8
+#define KN_MMA_FRAG_TF32 unsigned
+#define KN_MMA_OP_TF32 kn_mma_tf32_16x8x8
+#define KN_MMA_A_TF32(LA, m, k) \
+  {kn_tf32(LA(m, (k) + t_)), kn_tf32(LA((m) + 8, (k) + t_)), kn_tf32(LA(m, (k) + t_ + 4)), kn_tf32(LA((m) + 8, (k) + t_ + 4))}
+#define KN_MMA_B_TF32(LB, k, n) {kn_tf32(LB((k) + t_, n)), kn_tf32(LB((k) + t_ + 4, n))}
+/* bf16: two consecutive k per register (columns of A, rows of B), lower k in the low half. */
+#define KN_MMA_KSTEP_BF16 16
+#define KN_MMA_FRAG_BF16 kn_bf16x2
+#define KN_MMA_OP_BF16 kn_mma_bf16_16x8x16
+#define KN_MMA_A_BF16(LA, m, k) \
+  {KN_MMA_A2(LA, m, (k) + 2 * t_), KN_MMA_A2(LA, (m) + 8, (k) + 2 * t_), KN_MMA_A2(LA, m, (k) + 2 * t_ + 8), \
+   KN_MMA_A2(LA, (m) + 8, (k) + 2 * t_ + 8)}
+#define KN_MMA_A2(LA, m, k) kn_bf16x2_pack(LA(m, k), LA(m, (k) + 1))
+#define KN_MMA_B_BF16(LB, k, n) \
+  {kn_bf16x2_pack(LB((k) + 2 * t_, n), LB((k) + 2 * t_ + 1, n)), \
+   kn_bf16x2_pack(LB((k) + 2 * t_ + 8, n), LB((k) + 2 * t_ + 9, n))}
 /* The four elements of accumulator c: rows m0+g, m0+g+8, columns n and n+1. */
 #define KN_MMA_STORE(ST, m0, n, g, c)                                                                        \
   do {                                                                                                       \
@@ -101,7 +130,7 @@ void kn_gk_conv2d_mma(const long *i, const float *f, void *const *p) {
 #define ST(m, n, v)                                                                                 \
   if (((m) < COG) & ((n) < NP))                                                                     \
   y[((n) / P * CO + gi * COG + (m)) * P + (n) % P] = (v) + (i[16] ? b[gi * COG + (m)] : 0.f)
-    KN_MMA_WARP_TILE(Kd, m0, n0, LA, LB, ST);
+    KN_MMA_WARP_TILE(i[17], Kd, m0, n0, LA, LB, ST);
 #undef LA
 #undef LB
 #undef ST
@@ -136,7 +165,7 @@ void kn_gk_conv2d_grad_input_mma(const long *i, const float *f, void *const *p) 
 #define LB(k, n) kn_mma_conv_dy(dy, i, gi, k, n)
 #define ST(m, n, v) \
   if (((m) < CIG) & ((n) < NX)) dx[((n) / HW * C + gi * CIG + (m)) * HW + (n) % HW] = (v)
-    KN_MMA_WARP_TILE(Kd, m0, n0, LA, LB, ST);
+    KN_MMA_WARP_TILE(i[17], Kd, m0, n0, LA, LB, ST);
 #undef LA
 #undef LB
 #undef ST
@@ -156,7 +185,7 @@ void kn_gk_conv2d_grad_weight_mma(const long *i, const float *f, void *const *p)
 #define LB(k, n) kn_mma_conv_x(x, i, gi, n, k)
 #define ST(m, n, v) \
   if (((m) < COG) & ((n) < NW)) dw[(gi * COG + (m)) * NW + (n)] = (v)
-    KN_MMA_WARP_TILE(Kr, m0, n0, LA, LB, ST);
+    KN_MMA_WARP_TILE(i[17], Kr, m0, n0, LA, LB, ST);
 #undef LA
 #undef LB
 #undef ST
@@ -164,7 +193,7 @@ void kn_gk_conv2d_grad_weight_mma(const long *i, const float *f, void *const *p)
 }
 
 /* C[m, n] = sum_k A[m*asm + k*ask] * B[k*bsk + n*bsn] (+ bias[n]) (see gemm.c).
- * i = {M, N, K, asm, ask, bsk, bsn, has_bias}; p = {A, B, bias (NULL unless has_bias), C} */
+ * i = {M, N, K, asm, ask, bsk, bsn, has_bias, bf16}; p = {A, B, bias (NULL unless has_bias), C} */
 void kn_gk_gemm_mma(const long *i, const float *f, void *const *p) {
   long M = i[0], N = i[1], K = i[2], asm_ = i[3], ask = i[4], bsk = i[5], bsn = i[6];
   const float *A = p[0], *B = p[1], *bias = p[2];
@@ -175,7 +204,7 @@ void kn_gk_gemm_mma(const long *i, const float *f, void *const *p) {
 #define LB(k, n) kn_mma_ld(B, ((k) < K) & ((n) < N), (k) * bsk + (n) * bsn)
 #define ST(m, n, v) \
   if (((m) < M) & ((n) < N)) Cm[(m) * N + (n)] = (v) + (i[7] ? bias[n] : 0.f)
-    KN_MMA_WARP_TILE(K, m0, n0, LA, LB, ST);
+    KN_MMA_WARP_TILE(i[8], K, m0, n0, LA, LB, ST);
 #undef LA
 #undef LB
 #undef ST
