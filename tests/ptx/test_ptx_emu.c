@@ -12,40 +12,10 @@
 #include "interp_data.h"
 #include "op_graphs.h"
 #include "spec.h"
+#include "emu_bufs.h"
 #include "util.h"
 
 static int passed, failed, n_steps = 3;
-
-/* Emulation buffers: sources copied from the interpreter, everything else NaN (unwritten shows). */
-static void **make_bufs(const kn_graph *g, kn_interp *it) {
-  void **b = kn_xcalloc((size_t)g->n_vals, sizeof *b);
-  for (int v = 0; v < g->n_vals; v++) {
-    size_t n = (size_t)kn_shape_numel(g->vals[v].shape);
-    b[v] = kn_xmalloc(n * 4 + 4);
-    if (g->vals[v].producer < 0) memcpy(b[v], kn_test_value_data(g, it, v), n * 4);
-    else
-      for (size_t i = 0; i < n; i++) ((float *)b[v])[i] = NAN;
-  }
-  return b;
-}
-static void free_bufs(const kn_graph *g, void **b) {
-  for (int v = 0; v < g->n_vals; v++) free(b[v]);
-  free(b);
-}
-
-/* Value v of the emulation against the interpreter: |got - want| <= tol * (1 + |want|). */
-static bool same(const kn_graph *g, kn_interp *it, void **bufs, int v, double tol, const char *what) {
-  size_t n = (size_t)kn_shape_numel(g->vals[v].shape);
-  const float *got = bufs[v], *want = kn_interp_f32(it, v);
-  for (size_t i = 0; i < n; i++) {
-    double err = fabs((double)got[i] - want[i]) / (1.0 + fabs((double)want[i]));
-    if (!(err <= tol)) {
-      fprintf(stderr, "FAIL %s: %s[%zu] = %g, want %g\n", what, g->vals[v].name, i, got[i], want[i]);
-      return false;
-    }
-  }
-  return true;
-}
 
 static bool run_node(const kn_graph *g, const kn_ptx_program *prog, int node, void **bufs) {
   for (int k = 0; k < prog->n_calls; k++)
@@ -67,16 +37,16 @@ static void check_ops(void) {
       kn_interp *it = kn_interp_create(g);
       kn_interp_init_params(it, 7);
       kn_test_fill_inputs(g, it, 100 + (uint64_t)op);
-      void **bufs = make_bufs(g, it);
+      void **bufs = kn_test_emu_bufs(g, it);
       kn_interp_run_node(it, node);
       ok = ok && run_node(g, &prog, node, bufs);
       const kn_node *n = &g->nodes[node];
-      for (int k = 0; ok && k < n->n_out; k++) ok = same(g, it, bufs, n->out[k], 1e-4, what);
+      for (int k = 0; ok && k < n->n_out; k++) ok = kn_test_emu_same(g, it, bufs, n->out[k], 1e-4, what);
       for (int k = 0; ok && k < n->n_in; k++)
-        if (kn_op_table[op].mutates >> k & 1) ok = same(g, it, bufs, n->in[k], 1e-4, what);
+        if (kn_op_table[op].mutates >> k & 1) ok = kn_test_emu_same(g, it, bufs, n->in[k], 1e-4, what);
       if (!ok) fprintf(stderr, "FAIL %s\n", what);
       ok ? passed++ : failed++;
-      free_bufs(g, bufs);
+      kn_test_emu_bufs_free(g, bufs);
       kn_interp_dispose(it);
       free(prog.calls);
       kn_diag_free(&d);
@@ -97,18 +67,18 @@ static void check_model(const char *path) {
     kn_interp *it = kn_interp_create(g);
     kn_interp_init_params(it, 42);
     kn_test_fill_inputs(g, it, 1234);
-    void **bufs = make_bufs(g, it);
+    void **bufs = kn_test_emu_bufs(g, it);
     for (int k = 0; ok && k < n_steps; k++) {
       if (g->step >= 0) kn_interp_f32(it, g->step)[0] = ((float *)bufs[g->step])[0] = (float)(k + 1);
       kn_interp_run(it);
       ok = run_node(g, &prog, -1, bufs);
-      ok = ok && same(g, it, bufs, g->loss, 1e-3, path);
+      ok = ok && kn_test_emu_same(g, it, bufs, g->loss, 1e-3, path);
       printf("%s step %d: loss %.6f (interpreter %.6f)\n", path, k + 1, ((float *)bufs[g->loss])[0],
              kn_interp_f32(it, g->loss)[0]);
     }
     for (int v = 0; ok && v < g->n_vals; v++)
-      if (g->vals[v].kind == KN_VAL_PARAM || g->vals[v].kind == KN_VAL_STATE) ok = same(g, it, bufs, v, 1e-3, path);
-    free_bufs(g, bufs);
+      if (g->vals[v].kind == KN_VAL_PARAM || g->vals[v].kind == KN_VAL_STATE) ok = kn_test_emu_same(g, it, bufs, v, 1e-3, path);
+    kn_test_emu_bufs_free(g, bufs);
     kn_interp_dispose(it);
   }
   ok ? passed++ : failed++;
