@@ -59,6 +59,7 @@ static kn_fuse_run *new_run(kn_fuse_plan *fp, int first, int n_nodes) {
 
 /* Accounts the one-node statistics run just made for `node`, whose partials take `bytes`. */
 static void stats_run_done(kn_fuse_plan *fp, int node, int64_t bytes) {
+  fp->runs[fp->n_runs - 1].stats = true;
   fp->run_of[node] = fp->n_runs - 1;
   fp->fused_nodes++;
   fp->conv_eps++;
@@ -70,13 +71,11 @@ static void stats_run_done(kn_fuse_plan *fp, int node, int64_t bytes) {
 static void set_prog(kn_fuse_run *R, const kn_graph *g, const kn_node *h, int has_bn, double eps, int relu1,
                      int has_res, int relu2, int has_stats) {
   kn_shape x = g->vals[h->in[0]].shape, y = g->vals[h->out[0]].shape;
-  int64_t G = kn_node_int(h, KN_ATTR_GROUPS);
-  double c[23] = {x.d[0], x.d[1], x.d[2], x.d[3], y.d[1], y.d[2], y.d[3],
-                  kn_node_pair(h, KN_ATTR_KERNEL, 0), kn_node_pair(h, KN_ATTR_KERNEL, 1),
-                  kn_node_pair(h, KN_ATTR_STRIDE, 0), kn_node_pair(h, KN_ATTR_STRIDE, 1),
-                  kn_node_pair(h, KN_ATTR_PADDING, 0), kn_node_pair(h, KN_ATTR_PADDING, 1),
-                  kn_node_pair(h, KN_ATTR_DILATION, 0), kn_node_pair(h, KN_ATTR_DILATION, 1), G,
-                  h->n_in == 3, has_bn, eps, relu1, has_res, relu2, has_stats};
+  double c[23];
+  kn_cg_conv_geom(h, x, y, c);
+  double ep[7] = {h->n_in == 3, has_bn, eps, relu1, has_res, relu2, has_stats};
+  memcpy(c + 16, ep, sizeof ep);
+  int64_t G = (int64_t)c[15];
   R->n_prog = 23;
   R->prog = kn_xmalloc(sizeof c);
   memcpy(R->prog, c, sizeof c);
@@ -117,19 +116,14 @@ int64_t kn_cg_conv_gi_stats_plan(kn_fuse_plan *fp, const kn_graph *g, int node, 
   R->vals[R->n_vals++] = x;
   R->vals[R->n_vals++] = mean;
   R->vals[R->n_vals++] = KN_CG_SCRATCH;
-  int64_t G = kn_node_int(h, KN_ATTR_GROUPS), kh = kn_node_pair(h, KN_ATTR_KERNEL, 0), kw = kn_node_pair(h, KN_ATTR_KERNEL, 1);
-  int64_t sh = kn_node_pair(h, KN_ATTR_STRIDE, 0), sw = kn_node_pair(h, KN_ATTR_STRIDE, 1);
-  int64_t ph = kn_node_pair(h, KN_ATTR_PADDING, 0), pw = kn_node_pair(h, KN_ATTR_PADDING, 1);
-  bool direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; /* as lower_conv */
-  double c[19] = {xs.d[0], xs.d[1], xs.d[2], xs.d[3], ys.d[1], ys.d[2], ys.d[3], kh, kw, sh, sw, ph, pw,
-                  kn_node_pair(h, KN_ATTR_DILATION, 0), kn_node_pair(h, KN_ATTR_DILATION, 1), G, direct, n_other,
-                  mask >= 0};
+  double c[19];
+  bool direct = kn_cg_conv_geom(h, xs, ys, c);
+  c[16] = direct, c[17] = n_other, c[18] = mask >= 0;
   R->n_prog = 19;
   R->prog = kn_xmalloc(sizeof c);
   memcpy(R->prog, c, sizeof c);
-  int64_t N = xs.d[0], P = ys.d[2] * ys.d[3];
-  R->items = direct ? kn_conv_fwd_items(N, G, xs.d[1] / G, P) : N * G;
-  int64_t tiles = direct ? N * kn_cdiv(P, KN_NC) : N;
+  R->items = kn_cg_conv_gi_items(c, direct);
+  int64_t N = xs.d[0], tiles = direct ? N * kn_cdiv(ys.d[2] * ys.d[3], KN_NC) : N;
   stats_run_done(fp, node, tiles * xs.d[1] * 2 * (int64_t)sizeof(double));
   return tiles;
 }

@@ -263,9 +263,9 @@ static int plan_run(kn_fuse_plan *fp, const kn_graph *g, const bool *pinned, int
   int r = fp->n_runs++;
   fp->runs = kn_xrealloc(fp->runs, (size_t)fp->n_runs * sizeof *fp->runs);
   kn_fuse_run *R = &fp->runs[r];
+  memset(R, 0, sizeof *R); /* every flag off: a sweep */
   R->first = nodes[0];
   R->n_nodes = len;
-  R->conv_ep = false;
   R->n_prog = KN_FP_OPS + len * KN_FOPSZ;
   R->prog = kn_xmalloc((size_t)R->n_prog * sizeof *R->prog);
   memcpy(R->prog, f->prog, (size_t)R->n_prog * sizeof *R->prog);
@@ -304,15 +304,13 @@ static int producer(const kn_fuse_plan *fp, const kn_graph *g, int kid, int v, k
 static bool group_has_stats(const kn_fuse_plan *fp, const kn_graph *g, int kid) {
   for (int j = 0; j < g->n_nodes; j++) {
     int r = fp->run_of[j];
-    if (!g->nodes[j].dead && g->nodes[j].kernel == kid && r >= 0 && fp->runs[r].conv_ep &&
-        fp->runs[r].vals[fp->runs[r].n_vals - 1] == KN_CG_SCRATCH)
-      return true;
+    if (!g->nodes[j].dead && g->nodes[j].kernel == kid && r >= 0 && fp->runs[r].stats) return true;
   }
   return false;
 }
 
-/* Leaves of the add tree under ref (ops of R's program before op `upto`): external full-shape
- * values; false when something else is in it or there are more than `cap`. */
+/* Leaves of the add tree under operand ref of R's program: external full-shape values; false when
+ * something else is in it or there are more than `cap`. */
 static bool add_leaves(const kn_fuse_run *R, double ref, int *leaf, int *n, int cap) {
   int r = (int)ref;
   if (r >= KN_FREF_EXT) {

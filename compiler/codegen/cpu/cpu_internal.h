@@ -63,6 +63,12 @@ LLVMValueRef kn_cg_ptr(kn_cg *cg, int v);
 /* Calls kernel `name` on ptrs with constant arguments c (converted to each parameter's type),
  * over `items` work items (parallel when > 1). */
 void kn_cg_call(kn_cg *cg, const char *name, const int *vals, int n_vals, const double *c, int n_c, int64_t items);
+/* The 16 geometry constants every conv kernel takes first (N, Ci, H, W, Co, OH, OW, kh, kw, sh,
+ * sw, ph, pw, dh, dw, G) for conv-family node n, x the image side and y the output side; returns
+ * whether kn_k_conv2d_grad_input takes its direct path (1x1, stride 1, no padding). */
+bool kn_cg_conv_geom(const kn_node *n, kn_shape x, kn_shape y, double c[16]);
+/* Work items of kn_k_conv2d_grad_input(_st) for those constants. */
+int64_t kn_cg_conv_gi_items(const double c[16], bool direct);
 /* Lowers one node into the current entry function. */
 void kn_cg_lower_node(kn_cg *cg, const kn_node *n);
 /* Calls wrapper w (cg->wrap_ty) on the data pointers of vals over `items` work items. */
@@ -79,6 +85,7 @@ typedef struct kn_fuse_run {
   int64_t items;
   bool conv_ep;        /* a conv epilogue (cpu_conv_ep.c): prog = kn_k_conv2d_ep's constants */
   bool conv_gi;        /* with conv_ep: kn_k_conv2d_grad_input_st instead */
+  bool stats;          /* with conv_ep: it writes statistics partials to the scratch region */
 } kn_fuse_run;
 
 typedef struct kn_fuse_plan {

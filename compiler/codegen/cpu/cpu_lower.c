@@ -111,24 +111,36 @@ static int io(const kn_node *n, int *ids) {
   return k;
 }
 
-static void lower_conv(kn_cg *cg, const kn_node *n, kn_shape x, kn_shape y) {
-  int ids[KN_CG_MAXPTR], k = io(n, ids);
-  int64_t G = kn_node_int(n, KN_ATTR_GROUPS), kh = kn_node_pair(n, KN_ATTR_KERNEL, 0), kw = kn_node_pair(n, KN_ATTR_KERNEL, 1);
+bool kn_cg_conv_geom(const kn_node *n, kn_shape x, kn_shape y, double c[16]) {
+  int64_t kh = kn_node_pair(n, KN_ATTR_KERNEL, 0), kw = kn_node_pair(n, KN_ATTR_KERNEL, 1);
   int64_t sh = kn_node_pair(n, KN_ATTR_STRIDE, 0), sw = kn_node_pair(n, KN_ATTR_STRIDE, 1);
   int64_t ph = kn_node_pair(n, KN_ATTR_PADDING, 0), pw = kn_node_pair(n, KN_ATTR_PADDING, 1);
-  int64_t dh = kn_node_pair(n, KN_ATTR_DILATION, 0), dw = kn_node_pair(n, KN_ATTR_DILATION, 1);
-  double c[20] = {x.d[0], x.d[1], x.d[2], x.d[3], y.d[1], y.d[2], y.d[3], kh, kw, sh, sw, ph, pw, dh, dw, G};
-  int64_t N = x.d[0], Ci = x.d[1], Co = y.d[1], P = y.d[2] * y.d[3];
+  double g[16] = {x.d[0], x.d[1], x.d[2], x.d[3], y.d[1], y.d[2], y.d[3], kh, kw, sh, sw, ph, pw,
+                  kn_node_pair(n, KN_ATTR_DILATION, 0), kn_node_pair(n, KN_ATTR_DILATION, 1),
+                  kn_node_int(n, KN_ATTR_GROUPS)};
+  memcpy(c, g, sizeof g);
+  return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+}
+
+int64_t kn_cg_conv_gi_items(const double c[16], bool direct) {
+  int64_t N = (int64_t)c[0], Ci = (int64_t)c[1], P = (int64_t)(c[5] * c[6]), G = (int64_t)c[15];
+  return direct ? kn_conv_fwd_items(N, G, Ci / G, P) : N * G;
+}
+
+static void lower_conv(kn_cg *cg, const kn_node *n, kn_shape x, kn_shape y) {
+  int ids[KN_CG_MAXPTR], k = io(n, ids);
+  double c[20];
+  bool direct = kn_cg_conv_geom(n, x, y, c);
+  int64_t N = x.d[0], Ci = x.d[1], Co = y.d[1], P = y.d[2] * y.d[3], G = (int64_t)c[15];
   if (n->op == KN_OP_CONV2D) {
     c[16] = n->n_in == 3;
     kn_cg_call(cg, "kn_k_conv2d", ids, k, c, 17, kn_conv_fwd_items(N, G, Co / G, P));
   } else if (n->op == KN_OP_CONV2D_GRAD_WEIGHT) {
-    kn_cg_call(cg, "kn_k_conv2d_grad_weight", ids, k, c, 16, kn_conv_gw_items(G, Co / G, Ci / G * kh * kw));
+    kn_cg_call(cg, "kn_k_conv2d_grad_weight", ids, k, c, 16, kn_conv_gw_items(G, Co / G, Ci / G * (int64_t)(c[7] * c[8])));
   } else {
     KN_ASSERT(n->op == KN_OP_CONV2D_GRAD_INPUT);
-    bool direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
     c[16] = direct;
-    kn_cg_call(cg, "kn_k_conv2d_grad_input", ids, k, c, 17, direct ? kn_conv_fwd_items(N, G, Ci / G, P) : N * G);
+    kn_cg_call(cg, "kn_k_conv2d_grad_input", ids, k, c, 17, kn_cg_conv_gi_items(c, direct));
   }
 }
 
