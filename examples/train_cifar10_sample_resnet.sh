@@ -7,7 +7,8 @@
 #   EPOCHS=20 OUT=/tmp/run examples/train_cifar10_sample_resnet.sh
 #
 # Environment: KILN (the compiler, default build/kiln), KILN_DATA (cifar-10-batches-bin, default
-# ../shared/cifar10 next to the repository), OUT (run directory), EPOCHS, LR, BATCH, THREADS.
+# ../shared/cifar10 next to the repository), OUT (run directory), EPOCHS, LR, BATCH, THREADS,
+# CPU_MATH (fp32 or bf16: `kiln compile --cpu-math`, default fp32).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 kiln=${KILN:-$root/build/kiln}
@@ -17,14 +18,15 @@ epochs=${EPOCHS:-10}
 lr=${LR:-0.05}
 batch=${BATCH:-64}
 threads=${THREADS:-0}
+cpu_math=${CPU_MATH:-fp32}
 if [ ! -f "$data/data_batch_1.bin" ]; then
   echo "CIFAR-10 binary files not found in $data (set KILN_DATA; get cifar-10-binary.tar.gz from" >&2
   echo "https://www.cs.toronto.edu/~kriz/cifar.html)" >&2
   exit 1
 fi
 mkdir -p "$out"
-echo "== compiling models/sample_resnet.yaml for 32x32 input, batch $batch"
-"$kiln" compile "$root/models/sample_resnet.yaml" --input 32x32 --batch "$batch" -o "$out/sample_resnet"
+echo "== compiling models/sample_resnet.yaml for 32x32 input, batch $batch, --cpu-math=$cpu_math"
+"$kiln" compile "$root/models/sample_resnet.yaml" --input 32x32 --batch "$batch" --cpu-math="$cpu_math" -o "$out/sample_resnet"
 "$out/sample_resnet" info | head -4
 start=$(date +%s)
 echo "== training $epochs epochs: SGD momentum 0.9, lr $lr, cosine schedule, spec augmentation (flip, random resized crop)"

@@ -37,6 +37,10 @@ static void usage(FILE *f) {
         "  --gpu-math=MODE    --target=cuda convolutions and matrix products: tf32 (default:\n"
         "                     tensor cores, operands rounded to tf32), bf16 (tensor cores, operands\n"
         "                     rounded to bf16) or fp32 (exact SIMT kernels)\n"
+        "  --cpu-math=MODE    CPU convolutions and linear layers: fp32 (default) or bf16 (operands\n"
+        "                     rounded to bf16 when packed, fp32 accumulation and outputs; AMX tiles\n"
+        "                     or AVX512-BF16 by the target's features, an error without either;\n"
+        "                     weights, optimizer, BatchNorm, pooling and loss stay fp32)\n"
         "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
         "  --bn-stats=WHERE   training-mode BN statistics of fused groups: sweep (a pre-pass of the\n"
         "                     normalising sweep), conv (default: the conv's epilogue gathers mean\n"
@@ -136,6 +140,12 @@ int kn_cmd_compile(int argc, char **argv) {
         return KN_EXIT_USAGE;
       }
       kn_ptx_set_default_math(m);
+    }
+    else if (!strncmp(a, "--cpu-math=", 11)) {
+      if (!kn_cpu_parse_math(a + 11, &co.cpu_math)) {
+        fprintf(stderr, "kiln compile: unknown --cpu-math '%s' (use fp32 or bf16)\n", a + 11);
+        return KN_EXIT_USAGE;
+      }
     }
     else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
     else if (!strncmp(a, "--bn-stats=", 11)) {

@@ -89,6 +89,13 @@ typedef struct kn_model_desc {
 /* Defined by the generated object. */
 extern const kn_model_desc kn_model;
 
+/* CPU builds since --cpu-math (weak: absent in GPU builds and older objects, meaning fp32): "fp32",
+ * "bf16 (AVX512-BF16, VDPBF16PS)" or "bf16 (AMX tiles, TDPBF16PS)". */
+extern const char kn_model_cpu_math[] __attribute__((weak));
+/* Before anything runs: an AMX build asks Linux for the AMX tile state (arch_prctl
+ * ARCH_REQ_XCOMP_PERM, XTILEDATA). 0, or prints why not and returns 1. */
+int kn_cpu_math_setup(void);
+
 /* ---- optional: a device that runs the entry points (--target=cuda builds) ----
  * A GPU build defines `kn_model_device`; CPU builds do not (the weak reference is NULL). Its entry
  * functions keep the same signature fn(persist, work) over HOST regions: they copy the entry's

@@ -29,6 +29,8 @@ bool kn_ckpt_save(kn_session *s, const char *path, const kn_ckpt_meta *m, const 
   kn_st_writer_set_meta(&w, "format", all ? "kiln-checkpoint" : "kiln-weights");
   kn_st_writer_set_meta(&w, "version", "1");
   kn_st_writer_set_meta(&w, "model", kn_model.name);
+  if (kn_model_cpu_math) /* informative: the tensors are fp32 in every mode */
+    kn_st_writer_set_meta(&w, "cpu_math", kn_model_cpu_math);
   meta_int(&w, "epoch", m->epoch);
   meta_int(&w, "epochs", m->epochs);
   meta_int(&w, "step", (long long)m->step);

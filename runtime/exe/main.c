@@ -142,6 +142,7 @@ static int cmd_info(int argc, char **argv) {
     printf("entry       %-12s work arena %lld bytes (unplanned %lld)\n", kn_model.entries[i].name,
            (long long)kn_model.entries[i].work_size, (long long)kn_model.entries[i].naive_size);
   printf("cpu         %s\nfeatures    %s\n", kn_model.cpu, kn_model.features);
+  if (kn_model_cpu_math) printf("cpu-math    %s\n", kn_model_cpu_math); /* CPU builds */
   printf("threads     %d\n", kn_parallel_threads());
   if (!&kn_model_device) return 0;
   char why[512] = "";
@@ -299,6 +300,7 @@ int main(int argc, char **argv) {
         bool help = false;
         for (int k = 2; k < argc; k++) help = help || !strcmp(argv[k], "--help") || !strcmp(argv[k], "-h");
         int rc = commands[i].fn == cmd_info || help ? 0 : kn_model_device_require();
+        if (!rc && !help && commands[i].fn != cmd_info) rc = kn_cpu_math_setup(); /* AMX permission */
         return rc ? rc : commands[i].fn(argc - 1, argv + 1);
       }
   FILE *f = argc >= 2 && strcmp(argv[1], "--help") ? stderr : stdout;

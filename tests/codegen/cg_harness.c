@@ -1,6 +1,7 @@
 /* cg_harness.c — compiled-vs-interpreter comparison of whole graphs (see cg_harness.h). */
 #include "cg_harness.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,34 @@ static void write_inputs(cg_case *c, kn_interp *it, const char *path) {
   kn_tfile_free(&f);
 }
 
+float cg_bf16_round(float x) {
+  if (fabsf(x) < FLT_MIN) return copysignf(0.0f, x);
+  if (!isfinite(x)) return x;
+  int e;
+  double m = frexp(x, &e); /* x = m 2^e, 0.5 <= |m| < 1: keep 8 significant bits */
+  return (float)ldexp(nearbyint(ldexp(m, 8)), e - 8); /* nearbyint: ties to even (default mode) */
+}
+
+/* The interpreter's copy of the GEMM operands of every conv/linear node, rounded (round_bf16). */
+static void round_gemm_operands(cg_case *c, kn_interp *it) {
+  for (int i = 0; i < c->g->n_nodes; i++) {
+    const kn_node *n = &c->g->nodes[i];
+    switch (n->op) {
+    case KN_OP_CONV2D: case KN_OP_CONV2D_GRAD_INPUT: case KN_OP_CONV2D_GRAD_WEIGHT:
+    case KN_OP_LINEAR: case KN_OP_LINEAR_GRAD_INPUT: case KN_OP_LINEAR_GRAD_WEIGHT:
+      break;
+    default:
+      continue;
+    }
+    for (int k = 0; k < 2; k++) {
+      const kn_value *v = &c->g->vals[n->in[k]];
+      KN_ASSERT(v->producer < 0 && "round_bf16: operands must be graph inputs");
+      float *p = kn_interp_f32(it, v->id);
+      for (int64_t e = 0; e < kn_shape_numel(v->shape); e++) p[e] = cg_bf16_round(p[e]);
+    }
+  }
+}
+
 bool cg_check(cg_case *c, const char *what) {
   static int serial;
   kn_graph *g = c->g;
@@ -183,6 +212,7 @@ bool cg_check(cg_case *c, const char *what) {
   o.export_all = !c->no_export;
   if (c->no_export) o.fuse_min_plane = 1, o.bn_stats = KN_BN_STATS_ALL; /* every fused path */
   o.keep_grads = c->keep_grads;
+  o.cpu_math = (kn_cpu_math)c->cpu_math;
   kn_cpu_entry e = {"forward", g};
   kn_cpu_module *m = kn_cpu_compile("test", &e, 1, &o, &d);
   bool ok = m && kn_cpu_emit(m, KN_EMIT_OBJ, obj, &d) && kn_cpu_link_exe(obj, exe, &d);
@@ -192,6 +222,7 @@ bool cg_check(cg_case *c, const char *what) {
   for (int s = 0; ok && s < c->steps; s++) {
     if (s && g->step >= 0) kn_interp_f32(it, g->step)[0] += 1;
     write_inputs(c, it, in);
+    if (c->round_bf16) round_gemm_operands(c, it);
     kn_interp_run(it);
     char *step_what = c->steps > 1 ? kn_fmt("%s, step %d", what, s + 1) : kn_xstrdup(what);
     ok = run_cmd(cmd) && compare_results(c, it, out, step_what);

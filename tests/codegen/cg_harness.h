@@ -35,7 +35,17 @@ typedef struct cg_case {
   int steps;                    /* steps, each from the interpreter's state (step input + 1 each) */
   double tol;
   bool perturb;                 /* self-test: corrupt one result element, so the check must fail */
+  int cpu_math;                 /* kn_cpu_math of the compile (default fp32) */
+  bool round_bf16;              /* the interpreter sees the two GEMM operands of every conv/linear
+                                   node (inputs 0 and 1) rounded to bf16 (cg_bf16_round), the
+                                   compiled code the unrounded values: --cpu-math=bf16 must round
+                                   them itself, exactly so (1 step only: the interpreter's copy
+                                   changes) */
 } cg_case;
+
+/* x rounded to bf16 (returned as the float it stands for) as VCVTNE2PS2BF16 rounds: to nearest,
+ * ties to even; denormals to zero. An oracle of its own, not the kernels' code. */
+float cg_bf16_round(float x);
 
 /* Copies g (and renames its values v<id>.<name>) so file names are unique. */
 void cg_begin(cg_case *c, const kn_graph *g);

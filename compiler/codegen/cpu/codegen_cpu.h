@@ -26,6 +26,15 @@
 #include "diag.h"
 #include "ir.h"
 
+/* `kiln compile --cpu-math`: the operands of convolutions and linear layers (cpu_math.c). */
+typedef enum {
+  KN_CPU_MATH_FP32 = 0, /* float32 throughout (default) */
+  KN_CPU_MATH_BF16 = 1, /* GEMM operands rounded to bf16 (nearest even) when packed, fp32 accumulation:
+                           AMX tiles or AVX512-BF16 by the target's features; compile error without either */
+} kn_cpu_math;
+/* "fp32" / "bf16" -> *m; false for anything else. */
+bool kn_cpu_parse_math(const char *s, kn_cpu_math *m);
+
 typedef struct kn_cpu_options {
   const char *cpu;      /* target CPU; NULL = the host's */
   const char *features; /* target features; NULL = the host's (or the CPU's defaults with --cpu) */
@@ -35,6 +44,7 @@ typedef struct kn_cpu_options {
   bool no_fuse;         /* ignore kernel groups: one call per node (tests, measurements) */
   int fuse_min_plane;   /* smallest H*W fused with per-channel/plane structure; 0 = 256 (tests: 1) */
   int bn_stats;         /* KN_BN_STATS_*: where training-BN statistics are gathered (default CONV) */
+  kn_cpu_math cpu_math; /* default KN_CPU_MATH_FP32 */
 } kn_cpu_options;
 
 /* Where a fused training-mode BN gets its per-channel statistics (docs/fusion.md):

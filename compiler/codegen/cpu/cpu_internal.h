@@ -44,6 +44,7 @@ typedef struct kn_cg {
   int64_t scratch_off;                  /* KN_CG_SCRATCH: work + scratch_off */
   int calls, parallel_calls;
   int n_fused; /* fused sweep wrappers emitted (names) */
+  const char *math_sfx; /* --cpu-math=bf16: "_bf16" or "_amx", the GEMM kernels' family; NULL: fp32 */
 } kn_cg;
 
 #define KN_CG_MAXPTR 24
@@ -56,6 +57,16 @@ void kn_cg_optimize(kn_cg *cg); /* attributes, kernel linkage, the default<On> p
 bool kn_cg_emit(kn_cg *cg, kn_emit_kind kind, const char *path, kn_diag *d);
 void kn_cg_dispose(kn_cg *cg);
 void kn_cg_set_target_attrs(kn_cg *cg, LLVMValueRef fn);
+
+/* cpu_math.c: --cpu-math. rename: the kn_k_ functions of a variant kernel bitcode file
+ * ("conv_bf16.bc") get its suffix. init: picks the kernel family for o->cpu_math on cg's target
+ * (false + diagnostic when the target has neither) and records the mode (kn_model_cpu_math).
+ * kernel: the name of the kernel to call for `name` (buf when it is a variant). prune: deletes
+ * unused variant kernels and unused internal functions before optimisation. */
+void kn_cg_math_rename(LLVMModuleRef km, const char *bc_name);
+bool kn_cg_math_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d);
+const char *kn_cg_math_kernel(const kn_cg *cg, const char *name, char *buf, size_t cap);
+void kn_cg_math_prune(kn_cg *cg);
 
 /* cpu_lower.c */
 /* Pointer to the data of value v in the current entry function. */

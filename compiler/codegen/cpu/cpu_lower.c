@@ -73,6 +73,8 @@ static LLVMValueRef wrapper(kn_cg *cg, const char *name, const double *c, int n_
 }
 
 void kn_cg_call(kn_cg *cg, const char *name, const int *vals, int n_vals, const double *c, int n_c, int64_t items) {
+  char variant[64];
+  name = kn_cg_math_kernel(cg, name, variant, sizeof variant); /* --cpu-math=bf16 */
   kn_cg_call_wrapper(cg, wrapper(cg, name, c, n_c), vals, n_vals, items);
 }
 

@@ -87,9 +87,10 @@ bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d) {
     KN_ASSERT(!bad && "embedded kernel bitcode does not parse");
     LLVMSetTarget(km, cg->triple);
     LLVMSetModuleDataLayout(km, LLVMGetModuleDataLayout(cg->mod));
+    kn_cg_math_rename(km, kn_kernel_bc_name[i]);
     KN_ASSERT(!LLVMLinkModules2(cg->mod, km));
   }
-  return true;
+  return kn_cg_math_init(cg, o, d);
 }
 
 static void set_str_attr(kn_cg *cg, LLVMValueRef fn, const char *k, const char *v) {
@@ -124,6 +125,7 @@ static void add_enum_attr(kn_cg *cg, LLVMValueRef fn, const char *name) {
 }
 
 void kn_cg_optimize(kn_cg *cg) {
+  kn_cg_math_prune(cg);
   for (LLVMValueRef fn = LLVMGetFirstFunction(cg->mod); fn; fn = LLVMGetNextFunction(fn)) {
     if (LLVMIsDeclaration(fn)) continue;
     kn_cg_set_target_attrs(cg, fn);

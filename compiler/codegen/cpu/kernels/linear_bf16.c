@@ -1,0 +1,7 @@
+/* linear_bf16.c — the linear-layer kernels of linear.c with bf16 operands on AVX512-BF16
+ * (gemm_bf16.h), for `--cpu-math=bf16`. Linked as kn_k_<name>_bf16 (cpu_math.c). */
+#include "gemm_bf16.h"
+#define KN_GEMM_VARIANT_PANEL kn_gemm_panel_bf16
+#include "gemm_variant.h"
+
+#include "linear.c"
