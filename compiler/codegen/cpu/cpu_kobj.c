@@ -206,13 +206,13 @@ static LLVMModuleRef wrapper_module(const kn_cg *cg, LLVMContextRef ctx, LLVMTar
 /* Everything a wrapper's object depends on besides its own key. Every field of kn_cpu_options is
  * here, including those that change only the entry module today, so a new option cannot be
  * forgotten: adding one changes the size below and fails this assertion until it is added. */
-_Static_assert(sizeof(kn_cpu_options) == 40, "add the new kn_cpu_options field to target_key (cpu_kobj.c)");
+_Static_assert(sizeof(kn_cpu_options) == 48, "add the new kn_cpu_options field to target_key (cpu_kobj.c)");
 static char *target_key(const kn_cg *cg) {
   const kn_cpu_options *o = cg->opts;
   return kn_fmt("kiln %s (binary %016llx), LLVM %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d keep_grads %d export_all %d "
-                "no_fuse %d fuse_min_plane %d bn_stats %d\n",
+                "no_fuse %d fuse_min_plane %d bn_stats %d profile %d\n",
                 KN_VERSION, (unsigned long long)self_hash, LLVM_VERSION_STRING, cg->triple, cg->cpu, cg->features,
-                o->opt_level, o->keep_grads, o->export_all, o->no_fuse, o->fuse_min_plane, o->bn_stats);
+                o->opt_level, o->keep_grads, o->export_all, o->no_fuse, o->fuse_min_plane, o->bn_stats, o->profile);
 }
 
 /* ---- the jobs: 0 is the entry module, 1.. the wrappers ---- */

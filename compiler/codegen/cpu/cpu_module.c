@@ -125,6 +125,12 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   cg->calls = cg->parallel_calls = 0;
   int nodes = 0;
   for (int i = 0; i < g->n_nodes; i++) nodes += !g->nodes[i].dead;
+  if (cg->prof) { /* --profile: the kernel table, in kn_cg_lower_kernels' order */
+    kn_kernel_list kl;
+    kn_kernels_build(g, &kl);
+    kn_cg_prof_entry(cg, e->name, &kl);
+    kn_kernels_free(&kl);
+  }
   int kernel_fns = kn_cg_lower_kernels(cg, &fp);
   LLVMBuildRetVoid(cg->b);
   /* The entry's table: its inputs and every value read after the run. */
@@ -166,6 +172,8 @@ static LLVMValueRef cstr(kn_cg *cg, const char *s) {
   LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
   return LLVMConstBitCast(gv, cg->i8p);
 }
+
+LLVMValueRef kn_cg_cstr(kn_cg *cg, const char *s) { return cstr(cg, s); }
 
 static LLVMValueRef ci32(kn_cg *cg, int64_t v) { return LLVMConstInt(cg->i32, (unsigned long long)v, 1); }
 static LLVMValueRef ci64(kn_cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
@@ -243,6 +251,7 @@ kn_cpu_module *kn_cpu_compile(const char *model_name, const kn_cpu_entry *entrie
     kn_cpu_module_dispose(m);
     return NULL;
   }
+  if (o->profile) kn_cg_prof_init(&m->cg);
   for (int i = 0; i < n_entries; i++) {
     const kn_graph *g = entries[i].g;
     if (!m->batch && g->input >= 0) m->batch = (int)g->vals[g->input].shape.d[0];
@@ -258,6 +267,7 @@ kn_cpu_module *kn_cpu_compile(const char *model_name, const kn_cpu_entry *entrie
   m->stats.kernels = m->cg.n_wraps;
   t = kn_timer_start();
   emit_descriptor(m);
+  kn_cg_prof_emit(&m->cg);
   kn_timing_add("LLVM IR (entry module)", t);
   m->stats.ms_lower = now_ms() - t0;
   return m;
@@ -289,6 +299,7 @@ bool kn_cpu_emit(kn_cpu_module *m, kn_emit_kind kind, const char *path, kn_diag 
 
 void kn_cpu_module_dispose(kn_cpu_module *m) {
   if (!m) return;
+  kn_cg_prof_free(&m->cg);
   kn_cg_dispose(&m->cg);
   table_free(&m->persist);
   for (int i = 0; i < m->n_entries; i++) {
