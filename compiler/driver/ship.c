@@ -16,6 +16,7 @@
 #include "codegen_cpu.h"
 #include "diag.h"
 #include "ship.h"
+#include "timing.h"
 #include "util.h"
 
 static kn_loc noloc;
@@ -173,7 +174,10 @@ bool kn_ship_cuda_exe(const char *base, const char *rt_lib, const char *out, con
 
 bool kn_ship_exe(kn_cpu_module *m, const char *out, const char *train_text, const char *weights, kn_diag *d) {
   char *model = kn_fmt("%s.kiln%d.o", out, (int)getpid());
-  bool ok = kn_cpu_emit(m, KN_EMIT_OBJ, model, d) && kn_ship_exe_object(model, out, train_text, weights, d);
+  bool ok = kn_cpu_emit(m, KN_EMIT_OBJ, model, d);
+  kn_timer t = kn_timer_start();
+  ok = ok && kn_ship_exe_object(model, out, train_text, weights, d);
+  kn_timing_add("link executable (cc)", t);
   unlink(model);
   free(model);
   return ok;

@@ -7,7 +7,8 @@
  *   bf16  avx512bf16 without AMX: VDPBF16PS (kernels/gemm_bf16.h), kn_k_<name>_bf16.
  * A target with neither is a compile error naming the missing feature. The variant kernel files
  * are the fp32 sources on another GEMM panel (kernels/gemm_variant.h); their kn_k_ functions get
- * the family's suffix when the bitcode is linked. The mode is recorded in the object as the
+ * the family's suffix whenever the bitcode is parsed (cpu_kobj.c), so a wrapper's module holds
+ * only its own family and fp32 builds never see a bf16 instruction. The mode is recorded in the object as the
  * string kn_model_cpu_math (runtime/exe/kilnrt.h), which `info` prints and checkpoints carry.
  */
 #include <stdlib.h>
@@ -101,23 +102,4 @@ const char *kn_cg_math_kernel(const kn_cg *cg, const char *name, char *buf, size
       return buf;
     }
   return name;
-}
-
-void kn_cg_math_prune(kn_cg *cg) {
-  /* Unused variant kernels, then whatever internal function only they used: none may reach the
-   * code generator of a target that lacks their instructions (the -O0 pipeline keeps dead code). */
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (LLVMValueRef fn = LLVMGetFirstFunction(cg->mod), next; fn; fn = next) {
-      next = LLVMGetNextFunction(fn);
-      size_t len;
-      const char *name = LLVMGetValueName2(fn, &len);
-      bool variant = !strncmp(name, "kn_k_", 5) && ((len > 5 && !strcmp(name + len - 5, "_bf16")) ||
-                                                    (len > 4 && !strcmp(name + len - 4, "_amx")));
-      bool internal = LLVMGetLinkage(fn) == LLVMInternalLinkage || LLVMGetLinkage(fn) == LLVMPrivateLinkage;
-      if (LLVMIsDeclaration(fn) || LLVMGetFirstUse(fn) || !(variant || internal)) continue;
-      LLVMDeleteFunction(fn);
-      changed = true;
-    }
-  }
 }
