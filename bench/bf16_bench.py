@@ -6,8 +6,8 @@ For each case kiln is compiled twice (--cpu-math=fp32, --cpu-math=bf16); the fou
 timed alternately for --rounds rounds (kiln fp32, kiln bf16, PyTorch fp32, PyTorch bf16, then
 again), each timing --iters iterations after a warm-up; the table gives the best round of each as
 wall ms and process CPU ms per iteration (CPU time of all threads: the figure that stays
-meaningful on a shared machine) and the ratios. The PyTorch twins are bench/torch_models.py's;
-a case whose twin that file does not define is skipped with a note.
+meaningful on a shared machine) and the ratios. The PyTorch twins are bench/torch_models.py's
+(the ResNet Attention fine-tune twin defined here when that file has none).
 
 usage: bf16_bench.py --python PY --tmp DIR [--kiln build/kiln] [--cases ...] [--threads 2]
                      [--rounds 2] [--iters N]
@@ -43,7 +43,16 @@ import torch_models
 name, mode, batch, size, threads, iters, amp = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7]), sys.argv[7]
 torch.set_num_threads(threads)
 torch.manual_seed(0)
-models = getattr(torch_models, "MODELS", {"sample_resnet": torch_models.sample_resnet, "resnet50": torch_models.resnet50})
+def resnet_attention_ft():  # models/resnet_attention_finetune.yaml, if torch_models.py has no twin yet
+    nn = torch.nn
+    trunk = torch_models.resnet50()[:-4]
+    for p in trunk.parameters():
+        p.requires_grad_(False)
+    return nn.Sequential(trunk, nn.Conv2d(2048, 256, 3, 1, 1), nn.BatchNorm2d(256), nn.ReLU(),
+                         torch_models.ResAttention(256, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(128, 10), nn.LogSoftmax(1))
+models = dict(getattr(torch_models, "MODELS", {"sample_resnet": torch_models.sample_resnet, "resnet50": torch_models.resnet50}))
+models.setdefault("resnet_attention_ft", resnet_attention_ft)
 if name not in models:
     print("missing"); sys.exit(0)
 model = models[name]()

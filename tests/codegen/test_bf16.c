@@ -196,6 +196,8 @@ static int nodes(const char *dir, const char *model, bool amx) {
   for (size_t i = 0; i < sizeof blk / sizeof blk[0]; i++) add_conv_family(g, &blk[i]);
   add_linear_family(g, 13, 601, 300); /* odd K, > 256 columns */
   add_linear_family(g, 100, 33, 7);
+  for (int v = 0; v < g->n_vals && g->input < 0; v++) /* the executable takes its batch from an image input */
+    if (g->vals[v].kind == KN_VAL_INPUT && g->vals[v].shape.rank == 4) g->input = v;
   char what[512];
   snprintf(what, sizeof what, "%s: %d conv/linear shape classes + 8 blocking families, %s kernels vs the interpreter on bf16-rounded operands", model, nk,
            amx ? "AMX" : "bf16");

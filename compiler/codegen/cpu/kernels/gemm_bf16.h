@@ -7,8 +7,9 @@
  * panel is converted ONCE to bf16, rounded to nearest even (VCVTNE2PS2BF16: denormals become
  * zero), in the VNNI pair layout VDPBF16PS reads: strip s, k pair q holds
  * (B[2q][j], B[2q+1][j]) for j < 32 as 64 bf16. The A rows of the panel (weights, dy^T, im2col
- * rows) are converted once per panel into broadcast pairs (A(i,2q), A(i,2q+1)) as 32-bit words,
- * laid out [row block of 6][q][6]. The 6x32 micro-kernel keeps 12 zmm fp32 accumulators; each
+ * rows) are converted once per panel (per 96-row chunk) into broadcast pairs (A(i,2q), A(i,2q+1))
+ * as 32-bit words, row by row where A's rows are contiguous (plain vector conversions), else in
+ * blocks of 6 rows [q][6] (kn_bf16_pack_a). The 6x32 micro-kernel keeps 12 zmm fp32 accumulators; each
  * VDPBF16PS adds a[2q]*b[2q] + a[2q+1]*b[2q+1] to 16 fp32 lanes (products of bf16 are exact in
  * fp32), and the result is written in fp32. An odd k gets a zero partner in both operands.
  */
@@ -62,27 +63,31 @@ KN_INLINE void kn_bf16_pack_b(int64_t ns, int64_t kc, int64_t nqp, const float *
   }
 }
 
-/* Ap <- the pair words of rows [0, m) of A(i, r) = A[i * ars + r * acs], r < kc, as
- * [row block of KN_MR][q][KN_MR]; rows m .. (block end) and the odd partner beyond kc are zero. */
-KN_INLINE void kn_bf16_pack_a(int64_t m, int64_t kc, const float *A, int64_t ars, int64_t acs, uint32_t *Ap) {
+/* Ap <- the pair words of rows [0, m) of A(i, r) = A[i * ars + r * acs], r < kc (the odd partner
+ * beyond kc zero). Pair (i, q) lands at Ap[i * *is + q * *qs]: rows contiguous in k (acs == 1, the
+ * weights of a forward conv) keep their rows, [i][q], converted 32 floats at a time straight into
+ * place; otherwise blocks of KN_MR rows, [i / KN_MR][q][i % KN_MR] (use Ap + i * nq for block i),
+ * the rows past m zero. */
+KN_INLINE void kn_bf16_pack_a(int64_t m, int64_t kc, const float *A, int64_t ars, int64_t acs, uint32_t *Ap,
+                              int64_t *is, int64_t *qs) {
   int64_t nq = (kc + 1) / 2, mb = kn_cdiv(m, KN_MR);
-  uint32_t t[16] __attribute__((aligned(64)));
-  for (int64_t i = m; i < mb * KN_MR; i++)
-    for (int64_t q = 0; q < nq; q++) Ap[((i / KN_MR) * nq + q) * KN_MR + i % KN_MR] = 0;
-  if (acs == 1) { /* rows contiguous in k */
+  if (acs == 1) {
+    *is = nq, *qs = 1;
     for (int64_t i = 0; i < m; i++) {
       const float *a = A + i * ars;
-      uint32_t *d = Ap + (i / KN_MR) * nq * KN_MR + i % KN_MR;
+      uint32_t *d = Ap + i * nq;
       int64_t q = 0;
-      for (; 2 * q + 32 <= kc; q += 16) {
-        __m512 lo = _mm512_loadu_ps(a + 2 * q), hi = _mm512_loadu_ps(a + 2 * q + 16);
-        _mm512_store_si512((void *)t, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-        for (int j = 0; j < 16; j++) d[(q + j) * KN_MR] = t[j];
-      }
-      for (; q < nq; q++) d[q * KN_MR] = kn_bf16_pair(a[2 * q], 2 * q + 1 < kc ? a[2 * q + 1] : 0.0f);
+      for (; 2 * q + 32 <= kc; q += 16)
+        _mm512_storeu_si512((void *)(d + q),
+                            (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(a + 2 * q + 16), _mm512_loadu_ps(a + 2 * q)));
+      for (; q < nq; q++) d[q] = kn_bf16_pair(a[2 * q], 2 * q + 1 < kc ? a[2 * q + 1] : 0.0f);
     }
     return;
   }
+  *is = 1, *qs = KN_MR;
+  uint32_t t[16] __attribute__((aligned(64)));
+  for (int64_t i = m; i < mb * KN_MR; i++)
+    for (int64_t q = 0; q < nq; q++) Ap[((i / KN_MR) * nq + q) * KN_MR + i % KN_MR] = 0;
   int64_t i = 0;
   if (ars == 1) /* columns contiguous in i: 16 rows at a time */
     for (; i + 16 <= m; i += 16)
@@ -99,18 +104,22 @@ KN_INLINE void kn_bf16_pack_a(int64_t m, int64_t kc, const float *A, int64_t ars
     }
 }
 
-/* C[0..mr, 0..nr) (+)= A block (pair words [nq][KN_MR]) * one bf16 strip ([nq][2 * KN_NR]). */
-KN_INLINE void kn_bf16_ukernel(int64_t nq, const uint32_t *Ap, const uint16_t *Bv, int64_t mr, float *C,
-                               int64_t ldc, int64_t nr, int acc) {
+/* C[0..mr, 0..nr) (+)= A rows (pair (i, q) at Ap[i * is + q * qs]) * one bf16 strip ([nq][2 * KN_NR]). */
+KN_INLINE void kn_bf16_ukernel(int64_t nq, const uint32_t *Ap, int64_t is, int64_t qs, const uint16_t *Bv, int64_t mr,
+                               float *C, int64_t ldc, int64_t nr, int acc) {
   __m512 c[KN_MR][2];
-  for (int i = 0; i < KN_MR; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
+  const uint32_t *a[KN_MR];
+  for (int i = 0; i < KN_MR; i++) {
+    c[i][0] = c[i][1] = _mm512_setzero_ps();
+    a[i] = Ap + (i < mr ? i : mr - 1) * is; /* rows past mr: computed, never stored */
+  }
   for (int64_t q = 0; q < nq; q++) {
     __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)(Bv + q * 2 * KN_NR));
     __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(Bv + q * 2 * KN_NR + 32));
     for (int i = 0; i < KN_MR; i++) {
-      __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[q * KN_MR + i]);
-      c[i][0] = _mm512_dpbf16_ps(c[i][0], a, b0);
-      c[i][1] = _mm512_dpbf16_ps(c[i][1], a, b1);
+      __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i][q * qs]);
+      c[i][0] = _mm512_dpbf16_ps(c[i][0], ai, b0);
+      c[i][1] = _mm512_dpbf16_ps(c[i][1], ai, b1);
     }
   }
   if (nr == KN_NR) {
@@ -145,12 +154,14 @@ KN_INLINE void kn_gemm_panel_bf16(int64_t m, int64_t nc, int64_t kc, const float
   kn_bf16_pack_b(ns, kc, nq, Bp, Bv);
   for (int64_t i0 = 0; i0 < m; i0 += KN_MC) {
     int64_t mm = m - i0 < KN_MC ? m - i0 : KN_MC;
-    kn_bf16_pack_a(mm, kc, A + i0 * ars, ars, acs, Ap);
+    int64_t is, qs;
+    kn_bf16_pack_a(mm, kc, A + i0 * ars, ars, acs, Ap, &is, &qs);
     for (int64_t s = 0; s < ns; s++) {
       int64_t nr = nc - s * KN_NR < KN_NR ? nc - s * KN_NR : KN_NR;
       for (int64_t i = 0; i < mm; i += KN_MR) {
         int64_t mr = mm - i < KN_MR ? mm - i : KN_MR;
-        kn_bf16_ukernel(nq, Ap + i * nq, Bv + s * nq * 2 * KN_NR, mr, C + (i0 + i) * ldc + s * KN_NR, ldc, nr, acc);
+        kn_bf16_ukernel(nq, Ap + i * nq, is, qs, Bv + s * nq * 2 * KN_NR, mr, C + (i0 + i) * ldc + s * KN_NR, ldc, nr,
+                        acc);
       }
     }
   }
