@@ -177,8 +177,7 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
     }
     return true;
   }
-  case KN_OP_RELU:
-  case KN_OP_SIGMOID:
+  KN_EW_FWD_CASES
     return one(&c, x);
   case KN_OP_MAXPOOL2D:
   case KN_OP_AVGPOOL2D:
@@ -271,8 +270,7 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
     set_out(&c, 2, kn_shape1(xs.d[1]), KN_DT_F32);
     return true;
   }
-  case KN_OP_RELU_GRAD:
-  case KN_OP_SIGMOID_GRAD:
+  KN_EW_GRAD_CASES
   case KN_OP_LOG_SOFTMAX_GRAD:
     if (!want_same(&c, 0, 1)) return false;
     return one(&c, x);

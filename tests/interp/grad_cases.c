@@ -229,7 +229,22 @@ static void nll_case(fd_case *c, int arg) {
   fd_pair(c, logp, fd_infer(c, n));
 }
 
+/* ---- every op of eltwise.def (arg: the forward op): all regions of the formulas, parameter 0.2 ---- */
+static void eltwise_case(fd_case *c, int arg) {
+  kn_op op = (kn_op)arg;
+  const kn_ew_info *e = kn_ew_find(op);
+  int x = fd_input(c, kn_shape4(2, 3, 5, 7), FD_WIDE);
+  kn_node *n = fd_add(c, op, (int[]){x}, 1);
+  if (kn_op_table[op].attrs & (1u << KN_ATTR_NEGATIVE_SLOPE)) kn_node_set_float(n, KN_ATTR_NEGATIVE_SLOPE, 0.2);
+  int y = fd_infer(c, n);
+  fd_end_forward(c, y);
+  n = fd_add(c, e->grad, (int[]){c->dy, e->saves_y ? y : x}, 2);
+  if (kn_op_table[op].attrs & (1u << KN_ATTR_NEGATIVE_SLOPE)) kn_node_set_float(n, KN_ATTR_NEGATIVE_SLOPE, 0.2);
+  fd_pair(c, x, fd_infer(c, n));
+}
+
 #define G(op, what, fn, arg) {KN_OP_##op, what, fn, arg, NULL}
+#define KN_EW_GRAD_ROW(ID, nm, S, AT, V, F, GR) G(ID##_GRAD, #nm " on [2,3,5,7], |x| up to 4.5", eltwise_case, KN_OP_##ID),
 const op_row kn_grad_rows[] = {
     G(CONV2D_GRAD_INPUT, "3x3 pad 1", conv_case, 0),
     G(CONV2D_GRAD_INPUT, "stride 2 groups 2, 13x13", conv_case, 1),
@@ -254,6 +269,7 @@ const op_row kn_grad_rows[] = {
     G(BATCHNORM2D_GRAD, "training mode [3,2,7,1]", bn_case, 3),
     G(RELU_GRAD, "relu", act_case, 0),
     G(SIGMOID_GRAD, "sigmoid", act_case, 1),
+    KN_ELTWISE_OPS(KN_EW_GRAD_ROW)
     G(MAXPOOL2D_GRAD, "k2 s2 on 7x7", maxpool_case, 0),
     G(MAXPOOL2D_GRAD, "k3 s2 p1 on 7x7", maxpool_case, 1),
     G(MAXPOOL2D_GRAD, "k3 s1 p1 on 5x6", maxpool_case, 2),

@@ -155,12 +155,12 @@ static void lower_window(kn_cg *cg, const kn_node *n, const char *kern, kn_shape
   kn_cg_call(cg, kern, ids, k, c, 13, (int64_t)c[12]);
 }
 
-/* Unary elementwise kernels over numel (relu, sigmoid and their grads). */
+/* Unary elementwise kernels over numel (the ops of eltwise.def and their grads). */
 static void lower_eltwise(kn_cg *cg, const kn_node *n, const char *kern) {
   int ids[KN_CG_MAXPTR], k = io(n, ids);
   int64_t ne = numel(out_shape(cg, n, 0));
-  double c[2] = {ne, items_for(ne, 1)};
-  kn_cg_call(cg, kern, ids, k, c, 2, (int64_t)c[1]);
+  double c[3] = {ne, items_for(ne, 1), kn_ew_param(n)};
+  kn_cg_call(cg, kern, ids, k, c, 3, (int64_t)c[1]);
 }
 
 static void lower_binary(kn_cg *cg, const kn_node *n, int op) {
@@ -211,18 +211,15 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
     kn_cg_call(cg, n->op == KN_OP_BATCHNORM2D ? "kn_k_batchnorm2d" : "kn_k_batchnorm2d_grad", ids, k, c, 6, (int64_t)c[5]);
     return;
   }
-  case KN_OP_RELU:
-    lower_eltwise(cg, n, "kn_k_relu");
+#define KN_EW_LOWER(ID, nm, S, AT, V, F, G)        \
+  case KN_OP_##ID:                              \
+    lower_eltwise(cg, n, "kn_k_" #nm);          \
+    return;                                     \
+  case KN_OP_##ID##_GRAD:                       \
+    lower_eltwise(cg, n, "kn_k_" #nm "_grad");  \
     return;
-  case KN_OP_SIGMOID:
-    lower_eltwise(cg, n, "kn_k_sigmoid");
-    return;
-  case KN_OP_RELU_GRAD:
-    lower_eltwise(cg, n, "kn_k_relu_grad");
-    return;
-  case KN_OP_SIGMOID_GRAD:
-    lower_eltwise(cg, n, "kn_k_sigmoid_grad");
-    return;
+    KN_ELTWISE_OPS(KN_EW_LOWER)
+#undef KN_EW_LOWER
   case KN_OP_MAXPOOL2D:
     lower_window(cg, n, "kn_k_pool2d", x, y);
     return;
