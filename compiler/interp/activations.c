@@ -1,5 +1,5 @@
 /* activations.c — reference formulas of the unary elementwise ops listed in eltwise.def (relu,
- * sigmoid, leaky_relu, gelu, gelu_tanh, silu, hardsigmoid) and of their gradients,
+ * sigmoid, leaky_relu, gelu, gelu_tanh, silu, hardswish, hardsigmoid) and of their gradients,
  * written here a second time, in double and from the textbook (PyTorch's documented) definitions,
  * so that the interpreter stays an independent oracle for the backends that read eltwise.def.
  * kn_ref_<op>(x, a) is the op, kn_ref_<op>_grad(dy, s, a) its gradient from the saved value s
@@ -48,7 +48,14 @@ double kn_ref_silu_grad(double dy, double x, double a) {
   return dy * (sg + x * sg * (1.0 - sg));
 }
 
+/* Hardswish: x * relu6(x + 3) / 6; PyTorch's gradient: 0 below -3, 1 above 3, x/3 + 1/2 between */
 static double relu6(double v) { return v < 0 ? 0 : v > 6 ? 6 : v; }
+double kn_ref_hardswish(double x, double a) { return x * relu6(x + 3.0) / 6.0; }
+double kn_ref_hardswish_grad(double dy, double x, double a) {
+  if (x < -3.0) return 0;
+  if (x > 3.0) return dy;
+  return dy * (x / 3.0 + 0.5);
+}
 
 /* Hardsigmoid: relu6(x + 3) / 6; gradient 1/6 strictly inside (-3, 3) */
 double kn_ref_hardsigmoid(double x, double a) { return relu6(x + 3.0) / 6.0; }

@@ -116,7 +116,7 @@ static bool more_activation_values(void) {
   kn_node_set_float(n, KN_ATTR_NEGATIVE_SLOPE, 0.25);
   int lr = vt_infer(&t, n), lr0 = unary(&t, KN_OP_LEAKY_RELU, x);
   int ge = unary(&t, KN_OP_GELU, x), gt = unary(&t, KN_OP_GELU_TANH, x), si = unary(&t, KN_OP_SILU, x);
-  int hs = unary(&t, KN_OP_HARDSIGMOID, x4);
+  int hw = unary(&t, KN_OP_HARDSWISH, x4), hs = unary(&t, KN_OP_HARDSIGMOID, x4);
   vt_run(&t);
   /* leaky_relu, slope 0.25: {-0.25, 0, 1, 2}; with the default slope 0.01: {-0.01, 0, 1, 2} */
   bool ok = vt_check(&t, lr, (const float[]){-0.25f, 0, 1, 2}, "leaky_relu slope 0.25");
@@ -128,6 +128,8 @@ static bool more_activation_values(void) {
   ok &= vt_check(&t, gt, (const float[]){-0.1588080094f, 0, 0.8411919906f, 1.9545976941f}, "gelu_tanh");
   /* silu(x) = x / (1 + e^-x): (1) = 0.7310585786, (2) = 2 * 0.8807970780, (-1) = -(1 - 0.7310585786) */
   ok &= vt_check(&t, si, (const float[]){-0.2689414214f, 0, 0.7310585786f, 1.7615941560f}, "silu");
+  /* hardswish x * clamp(x + 3, 0, 6) / 6: {0, 0, -1.5 * 1.5 / 6, 0, 1.5 * 4.5 / 6, 3, 4} */
+  ok &= vt_check(&t, hw, (const float[]){0, 0, -0.375f, 0, 1.125f, 3, 4}, "hardswish");
   /* hardsigmoid clamp(x + 3, 0, 6) / 6: {0, 0, 0.25, 0.5, 0.75, 1, 1} */
   ok &= vt_check(&t, hs, (const float[]){0, 0, 0.25f, 0.5f, 0.75f, 1, 1}, "hardsigmoid");
   vt_end(&t);
@@ -337,6 +339,7 @@ const op_row kn_value_rows[] = {
     V(GELU, "x in {-1, 0, 1, 2}", more_activation_values),
     V(GELU_TANH, "x in {-1, 0, 1, 2}", more_activation_values),
     V(SILU, "x in {-1, 0, 1, 2}", more_activation_values),
+    V(HARDSWISH, "both kinks and beyond", more_activation_values),
     V(HARDSIGMOID, "both kinks and beyond", more_activation_values),
     V(MAXPOOL2D, "k2 s2, k3 s2 p1, -inf padding", maxpool_values),
     V(AVGPOOL2D, "k3 p1 count_include_pad, k2", avgpool_values),
