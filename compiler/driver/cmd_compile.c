@@ -43,6 +43,9 @@ static void usage(FILE *f) {
         "                     and variance), all (also batchnorm2d_grad's sums in the grad-input\n"
         "                     conv's epilogue); see docs/fusion.md\n"
         "  --stats            print memory-plan and code statistics\n"
+        "  --profile          timers around every kernel call (CPU): the executable's\n"
+        "                     `bench ENTRY --profile[=csv FILE]` prints time, FLOPs and bytes per\n"
+        "                     kernel (docs/fusion.md); without it the code holds no timer\n"
         "  --batch N          batch size (overrides train.batch_size)\n"
         "  --input HxW        input height and width (overrides train.input_size)\n"
         "  -h, --help         show this help\n\n"
@@ -148,6 +151,7 @@ int kn_cmd_compile(int argc, char **argv) {
       }
     }
     else if (!strcmp(a, "--stats")) stats = po.stats = true;
+    else if (!strcmp(a, "--profile")) co.profile = true;
     else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = po.opt_level = a[2] - '0';
     else if (kn_pipeline_parse_arg(&po, a, &pd)) continue;
     else if ((r = kn_cli_spec_option("compile", argc, argv, &i, &so)) != 0) {
@@ -166,6 +170,14 @@ int kn_cmd_compile(int argc, char **argv) {
   }
   if (strcmp(which, "both") && strcmp(which, "forward") && strcmp(which, "train")) {
     fprintf(stderr, "kiln compile: unknown --entry '%s' (use both, forward or train)\n", which);
+    return KN_EXIT_USAGE;
+  }
+  if (co.profile && !strcmp(emit, "bundle")) {
+    fprintf(stderr, "kiln compile: --profile needs the executable's runtime (use --emit=exe or obj)\n");
+    return KN_EXIT_USAGE;
+  }
+  if (co.profile && !strcmp(target, "cuda")) {
+    fprintf(stderr, "kiln compile: --profile is CPU-only so far (no CUDA events yet)\n");
     return KN_EXIT_USAGE;
   }
   if (!kn_cli_args_ok(&pd, file, usage)) return KN_EXIT_USAGE;

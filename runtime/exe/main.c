@@ -4,7 +4,8 @@
  *
  *   ./model info                          model name, parameters, arena sizes, CPU features
  *   ./model run ENTRY IN.kt OUT.kt        load tensors, run an entry point, write its results
- *   ./model bench ENTRY [--iters=N]       time an entry point on synthetic data
+ *   ./model bench ENTRY [--iters=N] [--profile[=csv FILE]]   time an entry point on synthetic data
+ *                                         (per-kernel table of a `kiln compile --profile` build)
  */
 #include <math.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 
 #include "kilnrt.h"
 #include "kn_commands.h"
+#include "kn_profile.h"
 #include "kn_tensorfile.h"
 
 /* ---- model state ---- */
@@ -238,8 +240,27 @@ static double now_s(void) {
 static int cmd_bench(int argc, char **argv) {
   kn_exe x = {0};
   int rc;
-  const kn_entry_desc *e = entry_command_init(argc, argv, 2, "ENTRY [--iters=N] [--threads=T]", &x, &rc);
+  const kn_entry_desc *e =
+      entry_command_init(argc, argv, 2, "ENTRY [--iters=N] [--threads=T] [--profile | --profile=csv FILE]", &x, &rc);
   if (!e) return rc;
+  /* --profile: the per-kernel table of a `kiln compile --profile` build (kn_profile.c). */
+  bool profile = false;
+  const char *csv = NULL;
+  for (int k = 2; k < argc; k++) {
+    if (!strcmp(argv[k], "--profile")) profile = true;
+    else if (!strcmp(argv[k], "--profile=csv") && k + 1 < argc) profile = true, csv = argv[++k];
+    else if (!strncmp(argv[k], "--profile", 9)) {
+      fprintf(stderr, "error: use --profile or --profile=csv FILE\n");
+      exe_free(&x);
+      return 2;
+    }
+  }
+  const kn_prof_entry_desc *prof = profile ? kn_prof_entry(e->name) : NULL;
+  if (profile && !prof) {
+    fprintf(stderr, "error: '%s' was compiled without timers (hint: kiln compile --profile)\n", kn_model.name);
+    exe_free(&x);
+    return 1;
+  }
   uint64_t s = 7;
   for (int i = 0; i < e->n_tensors; i++) {
     const kn_tensor_desc *t = &e->tensors[i];
@@ -259,6 +280,7 @@ static int cmd_bench(int argc, char **argv) {
   const char *it = arg_value(argc, argv, "--iters");
   int iters = it ? atoi(it) : 10;
   e->fn(x.persist, x.work); /* warm-up */
+  if (prof) kn_prof_reset(prof);
   double t0 = now_s();
   for (int i = 0; i < iters; i++) {
     set_scalar(&x, e, KN_ROLE_STEP, i + 2);
@@ -267,8 +289,9 @@ static int cmd_bench(int argc, char **argv) {
   double dt = (now_s() - t0) / (iters > 0 ? iters : 1);
   printf("%s %s: batch %d, %d threads, %.3f ms/iter, %.2f images/s\n", kn_model.name, e->name, kn_model.batch,
          kn_parallel_threads(), dt * 1e3, kn_model.batch / dt);
+  rc = prof && !kn_prof_report(prof, iters, dt, csv) ? 1 : 0;
   exe_free(&x);
-  return 0;
+  return rc;
 }
 
 typedef struct {
@@ -283,7 +306,7 @@ static const kn_exe_command commands[] = {
     {"predict", kn_cmd_predict, "IMAGE...: classify PNG/JPEG images, top-5 classes with probabilities"},
     {"info", cmd_info, "model name, parameter counts, arena sizes, CPU features"},
     {"run", cmd_run, "ENTRY IN.kt OUT.kt [--steps=N]: run an entry point on tensors from a file"},
-    {"bench", cmd_bench, "ENTRY [--iters=N]: time an entry point on synthetic data"},
+    {"bench", cmd_bench, "ENTRY [--iters=N] [--profile[=csv FILE]]: time an entry point on synthetic data"},
 };
 
 int main(int argc, char **argv) {
