@@ -17,6 +17,7 @@
 #include "kilnrt.h"
 #include "kn_commands.h"
 #include "kn_profile.h"
+#include "kn_session.h"
 #include "kn_tensorfile.h"
 
 /* ---- model state ---- */
@@ -121,11 +122,25 @@ static double get_scalar(kn_exe *x, const kn_entry_desc *e, int role) {
   return 0;
 }
 
+/* The value of option key given as "--key=V" or "--key V". */
 static const char *arg_value(int argc, char **argv, const char *key) {
   size_t n = strlen(key);
-  for (int i = 0; i < argc; i++)
-    if (!strncmp(argv[i], key, n) && argv[i][n] == '=') return argv[i] + n + 1;
+  for (int i = 0; i < argc; i++) {
+    if (strncmp(argv[i], key, n)) continue;
+    if (argv[i][n] == '=') return argv[i] + n + 1;
+    if (!argv[i][n] && i + 1 < argc) return argv[i + 1];
+  }
   return NULL;
+}
+
+/* The initial weights of run and bench, as for train/eval/predict: --weights FILE, else the
+ * embedded weights, else the spec's `weights:` file, else the random initialisation stays. */
+static bool load_weights(kn_exe *x, int argc, char **argv) {
+  kn_session view = {.persist = x->persist, .work = x->work}; /* the import touches only the regions */
+  kn_error err = {{0}};
+  if (kn_weights_load(&view, arg_value(argc, argv, "--weights"), NULL, true, &err)) return true;
+  fprintf(stderr, "error: %s\n", err.msg);
+  return false;
 }
 
 static void apply_threads(int argc, char **argv) {
@@ -140,6 +155,13 @@ static int cmd_info(int argc, char **argv) {
   printf("parameters  %lld total, %lld trainable\n", (long long)kn_model.params_total,
          (long long)kn_model.params_trainable);
   printf("persist     %lld bytes\n", (long long)kn_model.persist_size);
+  const kn_entry_desc *fe = kn_model_entry(&kn_model, "forward");
+  for (int i = 0; fe && i < fe->n_tensors; i++) {
+    const kn_tensor_desc *t = &fe->tensors[i];
+    if (t->role == KN_ROLE_INPUT && t->rank == 4)
+      printf("input       %lldx%lld, %lld channels\n", (long long)t->dims[2], (long long)t->dims[3], (long long)t->dims[1]);
+    if (t->role == KN_ROLE_OUTPUT && t->rank == 2) printf("classes     %lld\n", (long long)t->dims[1]);
+  }
   for (int i = 0; i < kn_model.n_entries; i++)
     printf("entry       %-12s work arena %lld bytes (unplanned %lld)\n", kn_model.entries[i].name,
            (long long)kn_model.entries[i].work_size, (long long)kn_model.entries[i].naive_size);
@@ -173,14 +195,20 @@ static const kn_entry_desc *entry_command_init(int argc, char **argv, int min_ar
   }
   apply_threads(argc, argv);
   const kn_entry_desc *e = find_entry(argv[1]);
-  if (e) exe_init(x);
+  if (!e) return NULL;
+  exe_init(x);
+  if (!load_weights(x, argc, argv)) {
+    exe_free(x);
+    *rc = 1;
+    return NULL;
+  }
   return e;
 }
 
 static int cmd_run(int argc, char **argv) {
   kn_exe x = {0};
   int rc;
-  const kn_entry_desc *e = entry_command_init(argc, argv, 4, "ENTRY IN.kt OUT.kt [--steps=N] [--threads=T]", &x, &rc);
+  const kn_entry_desc *e = entry_command_init(argc, argv, 4, "ENTRY IN.kt OUT.kt [--steps=N] [--threads=T] [--weights=FILE]", &x, &rc);
   if (!e) return rc;
   set_scalar(&x, e, KN_ROLE_LR, 0.01);
   set_scalar(&x, e, KN_ROLE_STEP, 1);
@@ -240,8 +268,8 @@ static double now_s(void) {
 static int cmd_bench(int argc, char **argv) {
   kn_exe x = {0};
   int rc;
-  const kn_entry_desc *e =
-      entry_command_init(argc, argv, 2, "ENTRY [--iters=N] [--threads=T] [--profile | --profile=csv FILE]", &x, &rc);
+  const kn_entry_desc *e = entry_command_init(
+      argc, argv, 2, "ENTRY [--iters=N] [--threads=T] [--weights=FILE] [--profile | --profile=csv FILE]", &x, &rc);
   if (!e) return rc;
   /* --profile: the per-kernel table of a `kiln compile --profile` build (kn_profile.c). */
   bool profile = false;
