@@ -111,6 +111,7 @@ void kn_interp_exec(const kn_graph *g, const kn_node *n, void *const *in, void *
   case KN_OP_FLATTEN: kn_k_copy(k); return;
   case KN_OP_UPSAMPLE: kn_k_upsample(k); return;
   case KN_OP_LOG_SOFTMAX: kn_k_log_softmax(k); return;
+  case KN_OP_SOFTMAX: kn_k_softmax(k); return;
   case KN_OP_NLL_LOSS: kn_k_nll_loss(k); return;
   case KN_OP_CONV2D_GRAD_INPUT: kn_k_conv2d_grad_input(k); return;
   case KN_OP_CONV2D_GRAD_WEIGHT: kn_k_conv2d_grad_weight(k); return;
@@ -129,6 +130,7 @@ void kn_interp_exec(const kn_graph *g, const kn_node *n, void *const *in, void *
   case KN_OP_RESHAPE: kn_k_copy(k); return;
   case KN_OP_UPSAMPLE_GRAD: kn_k_upsample_grad(k); return;
   case KN_OP_LOG_SOFTMAX_GRAD: kn_k_log_softmax_grad(k); return;
+  case KN_OP_SOFTMAX_GRAD: kn_k_softmax_grad(k); return;
   case KN_OP_NLL_LOSS_GRAD: kn_k_nll_loss_grad(k); return;
   case KN_OP_SGD_UPDATE: kn_k_sgd_update(k); return;
   case KN_OP_ADAM_UPDATE: kn_k_adam_update(k); return;

@@ -87,6 +87,8 @@ void kn_k_linear_grad_weight(const kn_kargs *a);
 /* loss.c */
 void kn_k_log_softmax(const kn_kargs *a);
 void kn_k_log_softmax_grad(const kn_kargs *a);
+void kn_k_softmax(const kn_kargs *a);      /* over dim 1 of [N,K] or [N,C,H,W] */
+void kn_k_softmax_grad(const kn_kargs *a); /* dy, y */
 void kn_k_nll_loss(const kn_kargs *a);
 void kn_k_nll_loss_grad(const kn_kargs *a);
 /* shape_ops.c */

@@ -107,6 +107,7 @@ bool kn_ad_rule(kn_ad *a, int id, const int *dy) {
   case KN_OP_FLATTEN: rule_unary(a, id, n, KN_OP_RESHAPE, d0, -1, true); break;
   case KN_OP_UPSAMPLE: rule_unary(a, id, n, KN_OP_UPSAMPLE_GRAD, d0, -1, false); break;
   case KN_OP_LOG_SOFTMAX: rule_unary(a, id, n, KN_OP_LOG_SOFTMAX_GRAD, d0, n->out[0], false); break;
+  case KN_OP_SOFTMAX: rule_unary(a, id, n, KN_OP_SOFTMAX_GRAD, d0, n->out[0], false); break;
   case KN_OP_NLL_LOSS: rule_unary(a, id, n, KN_OP_NLL_LOSS_GRAD, d0, n->in[1], true); break;
   case KN_OP_CONCAT: rule_concat(a, id, n, d0); break;
   case KN_OP_ADD: rule_binary(a, id, n, d0, false); break;
@@ -130,6 +131,7 @@ bool kn_ad_rule(kn_ad *a, int id, const int *dy) {
   case KN_OP_RESHAPE:
   case KN_OP_UPSAMPLE_GRAD:
   case KN_OP_LOG_SOFTMAX_GRAD:
+  case KN_OP_SOFTMAX_GRAD:
   case KN_OP_NLL_LOSS_GRAD:
   case KN_OP_SGD_UPDATE:
   case KN_OP_ADAM_UPDATE:

@@ -48,6 +48,7 @@ static int b_cmax(kn_graph *g, int x, int in) {
 static int b_flatten(kn_graph *g, int x, int in) { return adb_unary(g, KN_OP_FLATTEN, "op", x); }
 static int b_up_nearest(kn_graph *g, int x, int in) { return adb_upsample(g, "op", x, 2, KN_MODE_NEAREST); }
 static int b_up_bilinear(kn_graph *g, int x, int in) { return adb_upsample(g, "op", x, 2, KN_MODE_BILINEAR); }
+static int b_softmax(kn_graph *g, int x, int in) { return adb_unary(g, KN_OP_SOFTMAX, "op", x); }
 /* The head itself holds linear (on [N, F]), log_softmax and nll_loss. */
 static int b_head(kn_graph *g, int x, int in) { return adb_unary(g, KN_OP_GLOBAL_AVGPOOL, "op", x); }
 /* linear straight on a [N, C, H, W] tensor (flattened by the op), then sigmoid. */
@@ -109,6 +110,7 @@ static const row rows[] = {
     {KN_OP_UPSAMPLE, "upsample bilinear", b_up_bilinear},
     {KN_OP_LOG_SOFTMAX, "log_softmax (head)", b_head},
     {KN_OP_NLL_LOSS, "nll_loss (head)", b_head},
+    {KN_OP_SOFTMAX, "softmax over channels", b_softmax},
     /* every op of eltwise.def on inputs spread over the regions between its kinks (build NULL) */
 #define AD_EW_ROW(ID, nm, S, AT, V, F, G) {KN_OP_##ID, #nm " (all regions)", NULL},
     KN_ELTWISE_OPS(AD_EW_ROW)

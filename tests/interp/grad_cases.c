@@ -220,6 +220,15 @@ static void log_softmax_case(fd_case *c, int arg) {
   fd_pair(c, x, fd_infer(c, fd_add(c, KN_OP_LOG_SOFTMAX_GRAD, (int[]){c->dy, y}, 2)));
 }
 
+/* softmax over dim 1: [3,7] scores, [2,5,3,4] channels, [1,3,1,5] */
+static void softmax_case(fd_case *c, int arg) {
+  kn_shape s = arg == 0 ? kn_shape2(3, 7) : arg == 1 ? kn_shape4(2, 5, 3, 4) : kn_shape4(1, 3, 1, 5);
+  int x = fd_input(c, s, FD_UNIFORM);
+  int y = fd_infer(c, fd_add(c, KN_OP_SOFTMAX, (int[]){x}, 1));
+  fd_end_forward(c, y);
+  fd_pair(c, x, fd_infer(c, fd_add(c, KN_OP_SOFTMAX_GRAD, (int[]){c->dy, y}, 2)));
+}
+
 static void nll_case(fd_case *c, int arg) {
   int N = arg ? 1 : 4, K = arg ? 3 : 5;
   int logp = fd_input(c, kn_shape2(N, K), FD_UNIFORM), labels = fd_labels(c, N, K);
@@ -311,6 +320,9 @@ const op_row kn_grad_rows[] = {
     G(UPSAMPLE_GRAD, "bilinear x3", upsample_case, 3),
     G(LOG_SOFTMAX_GRAD, "[3,7]", log_softmax_case, 0),
     G(LOG_SOFTMAX_GRAD, "[1,10]", log_softmax_case, 1),
+    G(SOFTMAX_GRAD, "[3,7]", softmax_case, 0),
+    G(SOFTMAX_GRAD, "over channels of [2,5,3,4]", softmax_case, 1),
+    G(SOFTMAX_GRAD, "over channels of [1,3,1,5]", softmax_case, 2),
     G(NLL_LOSS_GRAD, "[4,5]", nll_case, 0),
     G(NLL_LOSS_GRAD, "[1,3]", nll_case, 1),
 };

@@ -294,6 +294,24 @@ static bool upsample_values(void) {
   return ok;
 }
 
+static bool softmax_values(void) {
+  vt t;
+  vt_begin(&t);
+  /* rows {0, ln 2, ln 3} and the same + 100: {1/6, 2/6, 3/6} each (the max is subtracted first) */
+  int x = vt_input(&t, kn_shape2(2, 3), (const float[]){0, 0.693147181f, 1.09861229f, 100, 100.693147f, 101.098612f});
+  /* over channels of [1, 2, 1, 2]: pixel 0 has {0, ln 3} -> {1/4, 3/4}, pixel 1 {5, 5} -> {1/2, 1/2};
+   * NCHW order: c0 = {0, 5}, c1 = {ln 3, 5} */
+  int xc = vt_input(&t, kn_shape4(1, 2, 1, 2), (const float[]){0, 5, 1.09861229f, 5});
+  int y = vt_infer(&t, vt_node(&t, KN_OP_SOFTMAX, (int[]){x}, 1));
+  int yc = vt_infer(&t, vt_node(&t, KN_OP_SOFTMAX, (int[]){xc}, 1));
+  vt_run(&t);
+  const float sixth = 1.0f / 6, third = 1.0f / 3;
+  bool ok = vt_check(&t, y, (const float[]){sixth, third, 0.5f, sixth, third, 0.5f}, "softmax rows");
+  ok &= vt_check(&t, yc, (const float[]){0.25f, 0.5f, 0.75f, 0.5f}, "softmax over channels");
+  vt_end(&t);
+  return ok;
+}
+
 static bool log_softmax_values(void) {
   vt t;
   vt_begin(&t);
@@ -354,6 +372,7 @@ const op_row kn_value_rows[] = {
     V(FLATTEN, "[2,2,1,2]", flatten_values),
     V(UPSAMPLE, "2x2 nearest and bilinear", upsample_values),
     V(LOG_SOFTMAX, "[2,3], shifted", log_softmax_values),
+    V(SOFTMAX, "[2,3] shifted, over channels of [1,2,1,2]", softmax_values),
     V(NLL_LOSS, "[2,2]", nll_values),
     V(NLL_LOSS_GRAD, "dloss 2", nll_values),
 };

@@ -99,6 +99,7 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
     n_in = 2;
     break;
   KN_EW_GRAD_CASES
+  case KN_OP_SOFTMAX_GRAD:
     ins[0] = in4(g, "dy", N, C, H, W);
     ins[1] = x;
     n_in = 2;
@@ -173,6 +174,7 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
     n_in = 4;
     break;
   KN_EW_FWD_CASES
+  case KN_OP_SOFTMAX:
   case KN_OP_MAXPOOL2D:
   case KN_OP_AVGPOOL2D:
   case KN_OP_GLOBAL_AVGPOOL:
@@ -268,6 +270,8 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
   case KN_OP_CHANNEL_MAX_GRAD:
   case KN_OP_LINEAR_GRAD_WEIGHT:
   case KN_OP_LOG_SOFTMAX_GRAD:
+  case KN_OP_SOFTMAX:
+  case KN_OP_SOFTMAX_GRAD:
   case KN_OP_COUNT:
     break;
   }

@@ -278,6 +278,13 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
     kn_cg_call(cg, n->op == KN_OP_LOG_SOFTMAX ? "kn_k_log_softmax" : "kn_k_log_softmax_grad", ids, k, c, 3,
                (int64_t)c[2]);
     return;
+  case KN_OP_SOFTMAX:
+  case KN_OP_SOFTMAX_GRAD: {
+    int64_t inner = x.rank == 4 ? x.d[2] * x.d[3] : 1;
+    c[0] = x.d[0], c[1] = x.d[1], c[2] = inner, c[3] = items_for(x.d[0] * inner, x.d[1]);
+    kn_cg_call(cg, n->op == KN_OP_SOFTMAX ? "kn_k_softmax" : "kn_k_softmax_grad", ids, k, c, 4, (int64_t)c[3]);
+    return;
+  }
   case KN_OP_NLL_LOSS:
     c[0] = x.d[0], c[1] = x.d[1];
     kn_cg_call(cg, "kn_k_nll_loss", ids, k, c, 2, 1);

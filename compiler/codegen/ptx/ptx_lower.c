@@ -290,6 +290,15 @@ static bool lower_node(kn_lowering *l, kn_diag *d) {
     else P(c, x, in(l, 1), y);
     return true;
   }
+  case KN_OP_SOFTMAX:
+  case KN_OP_SOFTMAX_GRAD: {
+    int64_t inner = xs.rank == 4 ? xs.d[2] * xs.d[3] : 1;
+    kn_ptx_call *c = call(l, n->op == KN_OP_SOFTMAX ? "kn_gk_softmax" : "kn_gk_softmax_grad", xs.d[0] * inner);
+    I(c, xs.d[0], xs.d[1], inner);
+    if (n->op == KN_OP_SOFTMAX) P(c, x, y);
+    else P(c, x, in(l, 1), y);
+    return true;
+  }
   case KN_OP_NLL_LOSS: {
     kn_ptx_call *c = call(l, "kn_gk_nll_loss", 32);
     I(c, xs.d[0], xs.d[1]);
