@@ -148,4 +148,7 @@ LLVMValueRef kn_cg_cstr(kn_cg *cg, const char *s);
 /* cpu_header.c */
 char *kn_cg_c_ident(const char *s); /* upper-case C identifier from a tensor name; caller frees */
 
+/* The module's LLVM IR (cpu_rename.c renames its symbols for multi-target builds). */
+LLVMModuleRef kn_cpu_module_llvm(kn_cpu_module *m);
+
 #endif

@@ -310,3 +310,5 @@ const kn_cg_table *kn_cpu_module_persist(const kn_cpu_module *m) { return &m->pe
 int kn_cpu_module_n_entries(const kn_cpu_module *m) { return m->n_entries; }
 const char *kn_cpu_module_entry_name(const kn_cpu_module *m, int i) { return m->entries[i].name; }
 const kn_cg_table *kn_cpu_module_entry_table(const kn_cpu_module *m, int i) { return &m->entries[i].t; }
+
+LLVMModuleRef kn_cpu_module_llvm(kn_cpu_module *m) { return m->cg.mod; }
