@@ -3,7 +3,9 @@
  *    kn_embedded_train_config, so the executable knows its epochs, lr, schedule and pipelines;
  *  - with --weights FILE, the safetensors file's bytes (kn_embedded_weights .. _end), so the
  *    executable classifies with no other file;
- *  - with several targets (--cpu=A,B), one model object per target (symbols suffixed __kn_t<i>)
+ *  - with several targets (--cpu=A,B), one model object per target, every symbol it defines
+ *    suffixed __kn_t<i> by objcopy (kn_model, the entries, and the kernel wrappers, whose
+ *    weak_odr names do not depend on the target and would otherwise be merged across targets),
  *    and a dispatcher defining kn_model as a copy of the best target's descriptor at start;
  *  - --emit=bundle: one relocatable object (model + blobs + the runtime part kn_bundle.c needs,
  *    pulled from libkiln_exe.a/libkilnrt.a by `cc -r`) and a header declaring the C API.
@@ -18,6 +20,7 @@
 #include "codegen_cpu.h"
 #include "diag.h"
 #include "ship.h"
+#include "timing.h"
 #include "util.h"
 
 static kn_loc noloc;
@@ -202,12 +205,15 @@ static bool emit_models(kn_cpu_module *const *ms, int n, const char *path, kn_di
   char *cmd = kn_fmt("%s -c -O1 -std=c11 -o '%s' '%s'", cc, disp, src);
   sbuf objs = {0};
   bool ok = kn_write_file_atomic(src, text, strlen(text)) && run(cmd, "compiling the CPU dispatcher", d);
+  const char *nm = getenv("NM") ? getenv("NM") : "nm", *objcopy = getenv("OBJCOPY") ? getenv("OBJCOPY") : "objcopy";
   for (int i = 0; i < n && ok; i++) {
-    char *suffix = kn_fmt("__kn_t%d", i), *obj = kn_fmt("%s.t%d.o", path, i);
-    kn_cpu_module_rename_symbols(ms[i], suffix);
-    ok = kn_cpu_emit(ms[i], KN_EMIT_OBJ, obj, d);
+    char *obj = kn_fmt("%s.t%d.o", path, i), *syms = kn_fmt("%s.t%d.syms", path, i);
+    char *ren = kn_fmt("%s --defined-only -g --format=posix '%s' | awk '{ print $1, $1 \"__kn_t%d\" }' > '%s' && "
+                       "%s --redefine-syms='%s' '%s'", nm, obj, i, syms, objcopy, syms, obj);
+    ok = kn_cpu_emit(ms[i], KN_EMIT_OBJ, obj, d) && run(ren, "renaming a target's symbols (nm, objcopy)", d);
     put(&objs, " '%s'", obj);
-    free(suffix), free(obj);
+    unlink(syms);
+    free(obj), free(syms), free(ren);
   }
   ok = ok && merge(path, disp, NULL, objs.buf, d);
   unlink(src), unlink(disp);
@@ -223,7 +229,10 @@ static bool emit_models(kn_cpu_module *const *ms, int n, const char *path, kn_di
 bool kn_ship_exe(kn_cpu_module *const *ms, int n, const char *out, const char *train_text, const char *weights,
                  kn_diag *d) {
   char *model = kn_fmt("%s.kiln%d.o", out, (int)getpid());
-  bool ok = emit_models(ms, n, model, d) && kn_ship_exe_object(model, out, train_text, weights, d);
+  bool ok = emit_models(ms, n, model, d);
+  kn_timer t = kn_timer_start();
+  ok = ok && kn_ship_exe_object(model, out, train_text, weights, d);
+  kn_timing_add("link executable (cc)", t);
   unlink(model);
   free(model);
   return ok;

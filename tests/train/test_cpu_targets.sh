@@ -34,6 +34,11 @@ fi
 
 if ! out=$("$kiln" compile "$spec" --batch 8 --cpu=sapphirerapids,x86-64-v3,x86-64 -o multi 2>&1); then bad "compile three targets" "$out"; finish; fi
 ok "compile --cpu=sapphirerapids,x86-64-v3,x86-64"
+# Each target's functions (suffixed __kn_t<i>) carry its own code: zmm for sapphirerapids, ymm
+# for x86-64-v3, neither for x86-64 (the kernel wrappers' weak names must not merge across targets).
+vec() { objdump -d multi --no-show-raw-insn | awk -v s="__kn_t$1>:" '/^[0-9a-f]+ <.*>:$/ { f = index($0, s) > 0 } f' | grep -cE "$2"; }
+check "per-target code: zmm in sapphirerapids, ymm in x86-64-v3, none in x86-64" \
+  bash -c "[ \$($(declare -f vec); vec 0 '%zmm') -gt 0 ] && [ \$($(declare -f vec); vec 1 '%ymm') -gt 0 ] && [ \$($(declare -f vec); vec 1 '%zmm') -eq 0 ] && [ \$($(declare -f vec); vec 2 '%[yz]mm') -eq 0 ]"
 out=$(./multi info)
 check "info lists the targets" bash -c "echo \"\$0\" | grep -q '^targets     sapphirerapids x86-64-v3 x86-64 '" "$out"
 if [ $has_amx -eq 0 ]; then
