@@ -30,7 +30,7 @@ static int stage_of(const kn_graph *g, const kn_node *head, const kn_node *c, in
   case KN_OP_GLOBAL_AVGPOOL_GRAD: case KN_OP_GLOBAL_MAXPOOL_GRAD: case KN_OP_CHANNEL_MEAN_GRAD:
   case KN_OP_CHANNEL_MAX_GRAD: case KN_OP_SLICE_CHANNELS: case KN_OP_SUM_TO: case KN_OP_LINEAR_GRAD_INPUT:
   case KN_OP_LINEAR_GRAD_WEIGHT: case KN_OP_RESHAPE: case KN_OP_UPSAMPLE_GRAD: case KN_OP_LOG_SOFTMAX_GRAD:
-  case KN_OP_NLL_LOSS_GRAD: case KN_OP_SGD_UPDATE: case KN_OP_ADAM_UPDATE: case KN_OP_BN_RUNNING_UPDATE:
+  case KN_OP_NLL_LOSS_GRAD: case KN_OP_ALLREDUCE_MEAN: case KN_OP_SGD_UPDATE: case KN_OP_ADAM_UPDATE: case KN_OP_BN_RUNNING_UPDATE:
   case KN_OP_COUNT:
     return -1;
   }

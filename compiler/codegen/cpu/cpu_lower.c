@@ -193,6 +193,7 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
   kn_shape x = n->n_in ? in_shape(cg, n, 0) : (kn_shape){0, {0}};
   kn_shape y = n->n_out ? out_shape(cg, n, 0) : (kn_shape){0, {0}};
   double c[16];
+  kn_cg_wait_allreduce_inputs(cg, n);
   switch (n->op) {
   case KN_OP_CONV2D:
     lower_conv(cg, n, x, y);
@@ -353,6 +354,9 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
     kn_cg_call(cg, "kn_k_adam_update", ids, k, c, 8, (int64_t)c[7]);
     return;
   }
+  case KN_OP_ALLREDUCE_MEAN:
+    kn_cg_lower_allreduce(cg, n);
+    return;
   case KN_OP_BN_RUNNING_UPDATE:
     c[0] = x.d[0], c[1] = kn_node_float(n, KN_ATTR_MOMENTUM), c[2] = kn_node_int(n, KN_ATTR_COUNT);
     kn_cg_call(cg, "kn_k_bn_running_update", ids, k, c, 3, 1);
