@@ -38,6 +38,7 @@ static void usage(FILE *f) {
         "                     tensor cores, operands rounded to tf32), bf16 (tensor cores, operands\n"
         "                     rounded to bf16) or fp32 (exact SIMT kernels)\n"
         "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
+        "  --sync-bn          under mpirun, average BatchNorm batch statistics over the ranks (docs/distributed.md)\n"
         "  --bn-stats=WHERE   training-mode BN statistics of fused groups: sweep (a pre-pass of the\n"
         "                     normalising sweep), conv (default: the conv's epilogue gathers mean\n"
         "                     and variance), all (also batchnorm2d_grad's sums in the grad-input\n"
@@ -105,7 +106,7 @@ static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_ent
 
 int kn_cmd_compile(int argc, char **argv) {
   const char *file = NULL, *out = NULL, *emit = "exe", *weights = NULL, *which = "both", *target = "cpu";
-  bool stats = false;
+  bool stats = false, sync_bn = false;
   kn_cpu_options co;
   kn_cpu_options_defaults(&co);
   kn_spec_options so = {0};
@@ -138,6 +139,7 @@ int kn_cmd_compile(int argc, char **argv) {
       kn_ptx_set_default_math(m);
     }
     else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
+    else if (!strcmp(a, "--sync-bn")) sync_bn = true;
     else if (!strncmp(a, "--bn-stats=", 11)) {
       const char *m = a + 11;
       co.bn_stats = !strcmp(m, "sweep") ? KN_BN_STATS_SWEEP : !strcmp(m, "conv") ? KN_BN_STATS_CONV
@@ -171,6 +173,8 @@ int kn_cmd_compile(int argc, char **argv) {
   if (!kn_cli_args_ok(&pd, file, usage)) return KN_EXIT_USAGE;
   kn_spec *s = kn_cli_load_spec(file, &so);
   if (!s) return KN_EXIT_USER;
+  for (int i = 0; sync_bn && i < s->graph->n_nodes; i++) /* copied to the gradients by autodiff */
+    if (s->graph->nodes[i].op == KN_OP_BATCHNORM2D) kn_node_set_int(&s->graph->nodes[i], KN_ATTR_SYNC, 1);
   kn_diag d;
   kn_diag_init(&d);
   kn_cpu_entry entries[2];

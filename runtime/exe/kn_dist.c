@@ -241,6 +241,42 @@ void kn_dist_grad_wait(void *dst, const void *src, int64_t n, int64_t bucket, in
   for (int64_t i = 0; i < n; i++) d[i] = s[i] * inv;
 }
 
+void kn_dist_sync_bn(void *a, void *b, int64_t C, int64_t stats) {
+  if (!D.active) return;
+  float *fa = a, *fb = b;
+  double *t = malloc((size_t)C * 2 * sizeof *t);
+  if (!t) {
+    fprintf(stderr, "kiln: out of memory in synchronised BatchNorm\n");
+    kn_dist_abort(1);
+  }
+  for (int64_t c = 0; c < C; c++) {
+    t[c] = fa[c];
+    t[C + c] = stats ? (double)fb[c] + (double)fa[c] * fa[c] : fb[c];
+  }
+  kn_mpi_request r;
+  D.m.Iallreduce(KN_MPI_IN_PLACE, t, count_of(2 * C), D.m.t_double, D.m.op_sum, D.m.comm_world, &r);
+  wait_req(&r, "synchronising BatchNorm");
+  double inv = 1.0 / D.size;
+  for (int64_t c = 0; c < C; c++) {
+    double m = t[c] * inv, q = t[C + c] * inv;
+    fa[c] = (float)m;
+    fb[c] = stats ? (float)(q - m * m > 0 ? q - m * m : 0) : (float)q;
+  }
+  free(t);
+}
+
+void kn_dist_bn_running_update(void *rmean, void *rvar, const void *bmean, const void *bvar, int64_t C,
+                               double momentum, int64_t count) {
+  float *rm = rmean, *rv = rvar;
+  const float *bm = bmean, *bv = bvar;
+  int64_t n = count * D.size;
+  double unbias = n > 1 ? (double)n / (double)(n - 1) : 1.0;
+  for (int64_t c = 0; c < C; c++) {
+    rm[c] = (float)((1 - momentum) * rm[c] + momentum * bm[c]);
+    rv[c] = (float)((1 - momentum) * rv[c] + momentum * bv[c] * unbias);
+  }
+}
+
 void kn_dist_take_times(double *wait_s, double *comm_s) {
   *wait_s = D.wait_s;
   *comm_s = D.comm_s;

@@ -50,6 +50,17 @@ bool kn_dist_same_everywhere(const void *desc, size_t bytes, const char *what, k
 void kn_dist_grad_ready(const void *src, int64_t n, int64_t bucket, int64_t offset, int64_t bucket_n);
 void kn_dist_grad_wait(void *dst, const void *src, int64_t n, int64_t bucket, int64_t offset);
 
+/* Synchronised BatchNorm (`kiln compile --sync-bn`), called by generated code between the two
+ * phases of a training-mode BatchNorm: stats = 1: a, b are the batch mean and biased variance of
+ * C channels, replaced by those of the union of the ranks' batches (mean of means, mean of
+ * E[x^2] minus the squared mean, in double); stats = 0: a, b are dgamma and dbeta, replaced by
+ * their means over the ranks. Nothing with one process. */
+void kn_dist_sync_bn(void *a, void *b, int64_t C, int64_t stats);
+/* Its running-statistics update, kn_k_bn_running_update's formula with the variance unbiased by
+ * the count of all ranks (count x ranks). */
+void kn_dist_bn_running_update(void *rmean, void *rvar, const void *bmean, const void *bvar, int64_t C,
+                               double momentum, int64_t count);
+
 /* Seconds spent in kn_dist_grad_wait (blocked) and since the first bucket started until the
  * last finished, accumulated since the last call (bench/ and --verbose statistics). */
 void kn_dist_take_times(double *wait_s, double *comm_s);

@@ -2,6 +2,8 @@
 # test_dist.sh — data-parallel training under Open MPI on localhost (docs/distributed.md):
 #   - 2 ranks x batch 4 == 1 rank x batch 8 after 3 SGD steps (momentum), every checkpoint
 #     tensor to fp32 round-off, for a network without BatchNorm (nobn.yaml);
+#   - the same for the reduced Sample ResNet compiled with --sync-bn, and, as the control, that
+#     its per-rank-BatchNorm build does differ from 1 rank x 8;
 #   - the reduced Sample ResNet with per-rank BatchNorm trains and converges on 2 ranks;
 #   - a checkpoint written by 2 ranks resumes in 1 rank;
 #   - a rank killed mid-epoch ends the job within seconds with a message and a non-zero exit, the
@@ -33,11 +35,13 @@ export KILN_FAULT_KILL= KILN_DIST_TIMEOUT=
 
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 
-# --- executables ---
-for b in 4 8; do
-  if ! out=$("$kiln" compile "$src/tests/dist/nobn.yaml" --batch $b -o "$work/nobn$b" 2>&1); then bad "compile nobn batch $b" "$out"; finish; fi
-done
-if ! out=$("$kiln" compile "$src/tests/models/sample_resnet_tiny.yaml" --batch 8 -o "$work/tiny" 2>&1); then bad "compile tiny" "$out"; finish; fi
+# --- executables (two compiles at a time) ---
+tiny_spec=$src/tests/models/sample_resnet_tiny.yaml
+compile() { local o=$1; shift; "$kiln" compile "$@" -o "$work/$o" > "$work/$o.log" 2>&1 || echo "$o"; }
+failed=$( (compile nobn4 "$src/tests/dist/nobn.yaml" --batch 4 & compile nobn8 "$src/tests/dist/nobn.yaml" --batch 8; wait) ;
+          (compile tiny "$tiny_spec" --batch 4 & compile sync4 "$tiny_spec" --batch 4 --sync-bn; wait) ;
+          compile sync8 "$tiny_spec" --batch 8 --sync-bn)
+if [ -n "$failed" ]; then bad "compile $failed" "$(cat "$work"/*.log)"; finish; fi
 ok "compile"
 
 # --- ldd: no MPI library in a single-process executable ---
@@ -57,6 +61,22 @@ if [ "$steps" = '"step":"3"' ]; then ok "3 optimizer steps on each rank"; else b
 if [ -e "$work/two/metrics.csv" ] && echo "$out2" | grep -q '^ranks 2: '; then ok "rank 0 writes the files and the all-reduce report"; else bad "rank 0 writes the files" "$out2"; fi
 if [ "$(echo "$out2" | grep -c '^epoch: 1')" = 1 ]; then ok "only rank 0 logs"; else bad "only rank 0 logs" "$out2"; fi
 
+# --- --sync-bn: the reduced Sample ResNet, 2 ranks x 4 == 1 rank x 8 (BatchNorm statistics and
+#     gradient sums averaged over the ranks); per-rank BatchNorm must differ (the control) ---
+"$work/sync8" $common --out "$work/bn1" >/dev/null 2>&1 || bad "sync-bn: 1 rank x 8 trains"
+out=$(mpi -np 2 "$work/sync4" $common --out "$work/bn2" 2>&1) || bad "sync-bn: 2 ranks x 4 train" "$out"
+if cmp=$("$compare" "$work/bn1/checkpoint.safetensors" "$work/bn2/checkpoint.safetensors" 1e-5 2>&1); then
+  ok "sync-bn: 2 ranks x 4 == 1 rank x 8 after 3 steps: $cmp"
+else
+  bad "sync-bn: 2 ranks x 4 == 1 rank x 8 after 3 steps" "$cmp"
+fi
+out=$(mpi -np 2 "$work/tiny" $common --out "$work/bn3" 2>&1) || bad "per-rank BN: 2 ranks x 4 train" "$out"
+if cmp=$("$compare" "$work/bn1/checkpoint.safetensors" "$work/bn3/checkpoint.safetensors" 1e-5 2>&1); then
+  bad "control: per-rank BN differs from 1 rank x 8" "$cmp"
+else
+  ok "control: per-rank BN differs from 1 rank x 8 (${cmp#*worst })"
+fi
+
 # --- per-rank BatchNorm: the reduced Sample ResNet trains and converges on 2 ranks ---
 data="--limit 800 --test-limit 200"
 out=$(mpi -np 2 "$work/tiny" train --epochs 3 $data --lr 0.05 --threads 1 --quiet --stop-after 1 --out "$work/bn" 2>&1)
@@ -71,10 +91,10 @@ if [ $? -eq 0 ] && echo "$out" | grep -qx 'epoch: 2' && [ "$(wc -l < "$work/bn/m
 else bad "2-rank checkpoint resumes in 1 rank" "$out"; fi
 
 # --- a killed rank: the job ends with a message and a non-zero exit; the checkpoint stays ---
-# (steps so far: 50 on 2 ranks x 8 + 100 on 1 rank x 8; rank 1 dies before step 155, in epoch 3)
+# (steps so far: 100 on 2 ranks x 4 + 200 on 1 rank x 4; rank 1 dies before step 305, in epoch 3)
 cp "$work/bn/checkpoint.safetensors" "$work/before.safetensors"
 t0=$(date +%s)
-out=$(KILN_FAULT_KILL=1:155 mpi -np 2 "$work/tiny" train $data --threads 1 --quiet \
+out=$(KILN_FAULT_KILL=1:305 mpi -np 2 "$work/tiny" train $data --threads 1 --quiet \
       --resume "$work/bn/checkpoint.safetensors" --out "$work/bn" 2>&1)
 rc=$? t1=$(date +%s)
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && echo "$out" | grep -Eq 'exited on signal 9|stopped by mpirun'; then
