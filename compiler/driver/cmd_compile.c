@@ -42,6 +42,7 @@ static void usage(FILE *f) {
         "                     rounded to bf16) or fp32 (exact SIMT kernels)\n"
         "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
         "  --sync-bn          under mpirun, average BatchNorm batch statistics over the ranks (docs/distributed.md)\n"
+        "  --bucket-kb=N      gradient all-reduce buckets of about N KB under mpirun (default 4096)\n"
         "  --bn-stats=WHERE   training-mode BN statistics of fused groups: sweep (a pre-pass of the\n"
         "                     normalising sweep), conv (default: the conv's epilogue gathers mean\n"
         "                     and variance), all (also batchnorm2d_grad's sums in the grad-input\n"
@@ -162,6 +163,15 @@ int kn_cmd_compile(int argc, char **argv) {
     }
     else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
     else if (!strcmp(a, "--sync-bn")) sync_bn = true;
+    else if (!strncmp(a, "--bucket-kb=", 12)) {
+      char *end;
+      long kb = strtol(a + 12, &end, 10);
+      if (*end || kb < 1 || kb > (1L << 22)) {
+        fprintf(stderr, "kiln compile: --bucket-kb wants a size in KB from 1 to 4194304, not '%s'\n", a + 12);
+        return KN_EXIT_USAGE;
+      }
+      kn_allreduce_set_bucket_bytes((int64_t)kb << 10);
+    }
     else if (!strncmp(a, "--bn-stats=", 11)) {
       const char *m = a + 11;
       co.bn_stats = !strcmp(m, "sweep") ? KN_BN_STATS_SWEEP : !strcmp(m, "conv") ? KN_BN_STATS_CONV
