@@ -16,7 +16,8 @@ enum { ST_HEAD, ST_BN, ST_RELU, ST_ADD, ST_RELU2 };
 static int stage_of(const kn_graph *g, const kn_node *head, const kn_node *c, int cur, int st) {
   if (c->n_out < 1 || !kn_shape_eq(g->vals[c->out[0]].shape, g->vals[cur].shape)) return -1;
   /* Only these three ops extend a chain; every other op ends it. */
-  if (c->op == KN_OP_BATCHNORM2D) return st == ST_HEAD && head->op == KN_OP_CONV2D && c->in[0] == cur ? ST_BN : -1;
+  if (c->op == KN_OP_BATCHNORM2D)
+    return st == ST_HEAD && head->op == KN_OP_CONV2D && c->in[0] == cur && !kn_node_int(c, KN_ATTR_SYNC) ? ST_BN : -1;
   if (c->op == KN_OP_RELU) return st < ST_RELU ? ST_RELU : st == ST_ADD ? ST_RELU2 : -1;
   if (c->op == KN_OP_ADD)
     return st < ST_ADD && kn_shape_eq(g->vals[c->in[0]].shape, g->vals[c->in[1]].shape) ? ST_ADD : -1;
