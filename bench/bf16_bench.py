@@ -6,7 +6,9 @@ For each case kiln is compiled twice (--cpu-math=fp32, --cpu-math=bf16); the fou
 timed alternately for --rounds rounds (kiln fp32, kiln bf16, PyTorch fp32, PyTorch bf16, then
 again), each timing --iters iterations after a warm-up; the table gives the best round of each as
 wall ms and process CPU ms per iteration (CPU time of all threads: the figure that stays
-meaningful on a shared machine) and the ratios. The PyTorch twins are bench/torch_models.py's
+meaningful on a shared machine; kiln's is its process's whole CPU time over iters + 1, so it
+includes set-up and the warm-up call, PyTorch's the timed loop only) and the ratios of the wall
+times (and, in brackets, of the CPU times). The PyTorch twins are bench/torch_models.py's
 (the ResNet Attention fine-tune twin defined here when that file has none).
 
 usage: bf16_bench.py --python PY --tmp DIR [--kiln build/kiln] [--cases ...] [--threads 2]
@@ -15,6 +17,7 @@ usage: bf16_bench.py --python PY --tmp DIR [--kiln build/kiln] [--cases ...] [--
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -96,13 +99,17 @@ def load():
 
 
 def kiln_time(exe, mode, iters, threads):
+    """Wall ms per iteration as `bench` prints it; CPU ms per iteration as the process's CPU time
+    (all threads, from the start, so including set-up) over iters + 1 (its warm-up call)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([exe, "bench", mode, f"--iters={iters}", f"--threads={threads}"], capture_output=True,
                          text=True, check=True).stdout
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = re.search(r"([0-9.]+) ms/iter", out)
-    cpu = re.search(r"([0-9.]+) CPU ms/iter", out)
     if not wall:
         raise SystemExit(f"cannot parse kiln output: {out}")
-    return float(wall.group(1)), float(cpu.group(1)) if cpu else float("nan")
+    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) / (iters + 1) * 1e3
+    return float(wall.group(1)), cpu
 
 
 def torch_time(py, tmodel, mode, batch, size, threads, iters, amp):
@@ -157,11 +164,12 @@ def main():
             log(f"{case} round {r + 1}: {res} (load {load()})")
         best = {k: min(v) if v else None for k, v in res.items()}
         fmt = lambda t: f"{t[0]:.0f} ({t[1]:.0f})" if t else "n/a (no twin)"
-        ratio = lambda x, y: f"{x[0] / y[0]:.2f}x" if x and y else "n/a"
+        ratio = lambda x, y: f"{x[0] / y[0]:.2f}x ({x[1] / y[1]:.2f}x)" if x and y else "n/a"
         say(f"| {title} | {fmt(best['kf'])} | {fmt(best['kb'])} | {fmt(best['tf'])} | {fmt(best['tb'])} "
             f"| {ratio(best['kf'], best['kb'])} | {ratio(best['tb'], best['kb'])} | {l0}/{load()} |")
     say("")
-    say(f"PyTorch {version}; best of {a.rounds} rounds; speed-up = time of the other / time of kiln bf16 (>1: kiln bf16 faster).")
+    say(f"PyTorch {version}; best of {a.rounds} rounds (by wall time); speed-ups = time of the other / time of kiln bf16, "
+        "wall (CPU) (>1: kiln bf16 faster).")
 
 
 if __name__ == "__main__":
