@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kn_cifar.h"
+#include "kn_imagefolder.h"
 #include "kn_commands.h"
 #include "kn_synth.h"
 #include "kn_traincfg.h"
@@ -91,8 +92,18 @@ int kn_opts_parse(const char *cmd, const char *usage, const kn_opt *opts, int n_
   return -1;
 }
 
+static double val_split = 0.2; /* image folders without train/ and val/: the test share */
+
+void kn_data_set_val_split(double f) { val_split = f; }
+
 bool kn_data_open(kn_dataset *ds, const char *dir, bool train, int limit, const kn_session *s, kn_error *err) {
-  if (dir) {
+  if (dir && kn_imagefolder_detect(dir)) { /* DIR/<class>/<image> (kn_imagefolder.h) */
+    int skipped = 0;
+    if (!kn_imagefolder_load(ds, dir, train, val_split, s->in_h, s->in_w, &skipped, err)) return false;
+    if (skipped)
+      fprintf(stderr, "note: %s split of %s: skipped %d file%s that did not decode\n", train ? "train" : "test", dir,
+              skipped, skipped == 1 ? "" : "s");
+  } else if (dir) {
     if (!kn_cifar_load(ds, dir, train ? KN_CIFAR_TRAIN : KN_CIFAR_TEST, err)) return false;
   } else {
     int h = s->in_h <= 64 ? s->in_h : 32, w = s->in_w <= 64 ? s->in_w : 32;

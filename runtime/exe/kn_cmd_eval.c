@@ -60,9 +60,11 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
 int kn_cmd_eval(int argc, char **argv) {
   const char *data = NULL, *weights = NULL;
   int limit = 0, threads = 0;
+  double val_split = -1;
   bool quiet = false;
   const kn_opt opts[] = {
-      {"data", KN_OPT_STR, &data, "DIR", "CIFAR-10 binary directory (test_batch.bin); default: the synthetic test set"},
+      {"data", KN_OPT_STR, &data, "DIR", "CIFAR-10 binary directory (test_batch.bin) or image folder (DIR/<class>/*.png|jpg, or DIR/val/<class>/...); default: the synthetic test set"},
+      {"val-split", KN_OPT_DOUBLE, &val_split, "F", "image folder without train/ and val/: the last F of each class is the test split (default 0.2)"},
       {"weights", KN_OPT_STR, &weights, "FILE", "weights or checkpoint (safetensors); default: embedded or spec weights"},
       {"limit", KN_OPT_INT, &limit, "N", "evaluate only the first N images"},
       {"threads", KN_OPT_INT, &threads, "N", "threads for the model and the data pipeline"},
@@ -71,6 +73,7 @@ int kn_cmd_eval(int argc, char **argv) {
   int rc = kn_opts_parse("eval", "[options]  (accuracy, per-class accuracy, confusion matrix on the test split)", opts,
                          (int)(sizeof opts / sizeof opts[0]), argc, argv, NULL, 0, NULL);
   if (rc >= 0) return rc;
+  if (val_split >= 0) kn_data_set_val_split(val_split);
   kn_threads_apply(threads);
   kn_error err = {{0}};
   kn_session s;

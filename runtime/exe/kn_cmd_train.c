@@ -29,7 +29,7 @@
 typedef struct train_opts {
   const char *data, *out, *resume, *weights, *schedule, *init_from, *map;
   int epochs, batch, seed, threads, eval_every, limit, test_limit, stop_after, warmup;
-  double lr;
+  double lr, val_split;
   bool quiet;
 } train_opts;
 
@@ -300,9 +300,10 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
 }
 
 int kn_cmd_train(int argc, char **argv) {
-  train_opts o = {.out = "kiln-run", .epochs = -1, .seed = 42, .warmup = -1};
+  train_opts o = {.out = "kiln-run", .epochs = -1, .seed = 42, .warmup = -1, .val_split = -1};
   const kn_opt opts[] = {
-      {"data", KN_OPT_STR, &o.data, "DIR", "CIFAR-10 binary directory; default: the built-in synthetic set"},
+      {"data", KN_OPT_STR, &o.data, "DIR", "CIFAR-10 binary directory or image folder (DIR/<class>/*.png|jpg, or DIR/train/... + DIR/val/...); default: the built-in synthetic set"},
+      {"val-split", KN_OPT_DOUBLE, &o.val_split, "F", "image folder without train/ and val/: the last F of each class is the test split (default 0.2)"},
       {"epochs", KN_OPT_INT, &o.epochs, "N", "epochs in all (default: the spec's)"},
       {"batch", KN_OPT_INT, &o.batch, "B", "images per step, at most the compiled batch (default: the spec's)"},
       {"lr", KN_OPT_DOUBLE, &o.lr, "LR", "base learning rate (default: the spec's)"},
@@ -332,6 +333,7 @@ int kn_cmd_train(int argc, char **argv) {
     return 2;
   }
   kn_threads_apply(o.threads);
+  if (o.val_split >= 0) kn_data_set_val_split(o.val_split);
   kn_error err = {{0}};
   if (!kn_dist_init(&err)) {
     fprintf(stderr, "error: %s\n", err.msg);
