@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jpeglib.h>
@@ -168,6 +169,11 @@ bool kn_image_load(kn_image *img, const char *path, kn_error *err) {
   memset(img, 0, sizeof *img);
   FILE *f = fopen(path, "rb");
   if (!f) return kn_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+  struct stat st; /* a directory "opens" and sizes as LONG_MAX */
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(f);
+    return kn_error_set(err, "cannot read '%s': not a regular file", path);
+  }
   long n = -1;
   if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
   uint8_t *buf = n >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)n + 1) : NULL;
