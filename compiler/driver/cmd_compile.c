@@ -15,6 +15,7 @@
 #include "ship.h"
 #include "spec.h"
 #include "util.h"
+#include "weights_check.h"
 
 
 static void usage(FILE *f) {
@@ -26,7 +27,8 @@ static void usage(FILE *f) {
         "  --emit=KIND        exe (default), obj (OUT and a header OUT.h describing the ABI),\n"
         "                     asm, llvm (textual IR), or bundle (OUT.o + OUT.h: the classifier as\n"
         "                     one object with a C API, see examples/bundle)\n"
-        "  --weights FILE     embed trained weights (safetensors) in the executable or bundle\n"
+        "  --weights FILE     embed trained weights (safetensors) in the executable or bundle;\n"
+        "                     checked first: names, shapes and dtypes must fit the model\n"
         "  -O0 .. -O3         optimisation level (default -O3)\n"
         "  --cpu=NAME         target CPU (default: this machine's), e.g. skylake-avx512, x86-64-v3\n"
         "  --features=LIST    target features, e.g. +avx2,+fma (default: the CPU's)\n"
@@ -43,6 +45,9 @@ static void usage(FILE *f) {
         "                     and variance), all (also batchnorm2d_grad's sums in the grad-input\n"
         "                     conv's epilogue); see docs/fusion.md\n"
         "  --stats            print memory-plan and code statistics\n"
+        "  --profile          timers around every kernel call (CPU): the executable's\n"
+        "                     `bench ENTRY --profile[=csv FILE]` prints time, FLOPs and bytes per\n"
+        "                     kernel (docs/fusion.md); without it the code holds no timer\n"
         "  --batch N          batch size (overrides train.batch_size)\n"
         "  --input HxW        input height and width (overrides train.input_size)\n"
         "  -h, --help         show this help\n\n"
@@ -59,6 +64,14 @@ static char *default_output(const char *file, const char *emit) {
   else if (n > 4 && !strcmp(base + n - 4, ".yml")) n -= 4;
   const char *ext = !strcmp(emit, "obj") || !strcmp(emit, "bundle") ? ".o" : !strcmp(emit, "asm") ? ".s" : !strcmp(emit, "llvm") ? ".ll" : "";
   return kn_fmt("%.*s%s", (int)n, base, ext);
+}
+
+/* --emit=bundle -o NAME writes NAME.o and NAME.h (as README and docs/training.md say); a NAME
+ * ending in .o is kept. */
+static char *bundle_output(const char *out, const char *emit) {
+  size_t n = strlen(out);
+  if (strcmp(emit, "bundle") || (n > 2 && !strcmp(out + n - 2, ".o"))) return kn_xstrdup(out);
+  return kn_fmt("%s.o", out);
 }
 
 static char *header_path(const char *obj) {
@@ -148,6 +161,7 @@ int kn_cmd_compile(int argc, char **argv) {
       }
     }
     else if (!strcmp(a, "--stats")) stats = po.stats = true;
+    else if (!strcmp(a, "--profile")) co.profile = true;
     else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = po.opt_level = a[2] - '0';
     else if (kn_pipeline_parse_arg(&po, a, &pd)) continue;
     else if ((r = kn_cli_spec_option("compile", argc, argv, &i, &so)) != 0) {
@@ -168,11 +182,30 @@ int kn_cmd_compile(int argc, char **argv) {
     fprintf(stderr, "kiln compile: unknown --entry '%s' (use both, forward or train)\n", which);
     return KN_EXIT_USAGE;
   }
+  if (co.profile && !strcmp(emit, "bundle")) {
+    fprintf(stderr, "kiln compile: --profile needs the executable's runtime (use --emit=exe or obj)\n");
+    return KN_EXIT_USAGE;
+  }
+  if (co.profile && !strcmp(target, "cuda")) {
+    fprintf(stderr, "kiln compile: --profile is CPU-only so far (no CUDA events yet)\n");
+    return KN_EXIT_USAGE;
+  }
   if (!kn_cli_args_ok(&pd, file, usage)) return KN_EXIT_USAGE;
   kn_spec *s = kn_cli_load_spec(file, &so);
   if (!s) return KN_EXIT_USER;
   kn_diag d;
   kn_diag_init(&d);
+  if (weights && !kn_weights_check(s->graph, weights, &d)) { /* before minutes of building */
+    kn_diag_print(&d, stderr);
+    kn_diag_free(&d);
+    kn_spec_dispose(s);
+    return KN_EXIT_USER;
+  }
+  bool classifier = !strcmp(emit, "bundle") || (!strcmp(emit, "exe") && !strcmp(which, "forward"));
+  if (classifier && !weights && !s->train.weights)
+    kn_diag_warning(&d, (kn_loc){0}, "give --weights FILE (e.g. a run's best.safetensors)",
+                    "%s has no trained weights: it will classify with random ones",
+                    !strcmp(emit, "bundle") ? "the bundle" : "the inference-only executable");
   kn_cpu_entry entries[2];
   int ne = 0;
   kn_graph *infer = NULL, *train = NULL;
@@ -188,7 +221,7 @@ int kn_cmd_compile(int argc, char **argv) {
     else if (!kn_pipeline_run(train, &po, KN_PIPELINE_TRAIN, stderr, &d)) rc = KN_EXIT_INTERNAL;
     else entries[ne++] = (kn_cpu_entry){"train_step", train};
   }
-  char *outp = out ? kn_xstrdup(out) : default_output(file, emit);
+  char *outp = out ? bundle_output(out, emit) : default_output(file, emit);
   kn_cpu_module *m = NULL;
   if (rc == KN_EXIT_OK && !strcmp(target, "cuda") && !strcmp(emit, "exe")) /* GPU executable (codegen/ptx) */
     rc = compile_cuda_exe(s, file, entries, ne, outp, weights, stats, &d);

@@ -64,13 +64,15 @@ char *kn_ship_train_text(const kn_train_config *t, const char *spec_path) {
       t->input_size[0], t->input_size[1], t->num_classes);
   for (int i = 0; i < t->n_train_aug; i++) put_aug(&b, "train_aug", &t->train_aug[i]);
   for (int i = 0; i < t->n_test_aug; i++) put_aug(&b, "test_aug", &t->test_aug[i]);
-  if (t->weights) {
+  const char *paths[2] = {t->weights, t->init_from}, *keys[2] = {"weights", "init_from"};
+  for (int k = 0; k < 2; k++) {
+    if (!paths[k]) continue;
     /* Relative to the spec's directory, made absolute so the executable finds it from anywhere. */
     const char *slash = strrchr(spec_path, '/');
-    char *rel = t->weights[0] == '/' || !slash ? kn_xstrdup(t->weights)
-                                               : kn_fmt("%.*s/%s", (int)(slash - spec_path), spec_path, t->weights);
+    char *rel = paths[k][0] == '/' || !slash ? kn_xstrdup(paths[k])
+                                             : kn_fmt("%.*s/%s", (int)(slash - spec_path), spec_path, paths[k]);
     char *abs = realpath(rel, NULL);
-    put(&b, "weights %s\n", abs ? abs : rel);
+    put(&b, "%s %s\n", keys[k], abs ? abs : rel);
     free(abs);
     free(rel);
   }

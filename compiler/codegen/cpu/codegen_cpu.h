@@ -35,6 +35,8 @@ typedef struct kn_cpu_options {
   bool no_fuse;         /* ignore kernel groups: one call per node (tests, measurements) */
   int fuse_min_plane;   /* smallest H*W fused with per-channel/plane structure; 0 = 256 (tests: 1) */
   int bn_stats;         /* KN_BN_STATS_*: where training-BN statistics are gathered (default CONV) */
+  bool profile;         /* timers around every kernel call + kn_model_profile (cpu_profile.c);
+                           off: the module holds no timer (a codegen option, so part of any cache key) */
 } kn_cpu_options;
 
 /* Where a fused training-mode BN gets its per-channel statistics (docs/fusion.md):

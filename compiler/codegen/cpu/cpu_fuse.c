@@ -503,7 +503,9 @@ int kn_cg_lower_kernels(kn_cg *cg, const kn_fuse_plan *fp) {
     LLVMBuildRetVoid(cg->b);
     LLVMDisposeBuilder(cg->b);
     cg->b = entry_b;
+    LLVMValueRef t0 = kn_cg_prof_start(cg); /* --profile only (cpu_profile.c) */
     LLVMBuildCall2(cg->b, fty, f, (LLVMValueRef[]){persist, work}, 2, "");
+    kn_cg_prof_stop(cg, k, t0);
   }
   cg->fn = entry_fn, cg->persist = persist, cg->work = work, cg->ptrs = ptrs;
   int n = kl.n;

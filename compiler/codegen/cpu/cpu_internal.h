@@ -44,6 +44,7 @@ typedef struct kn_cg {
   int64_t scratch_off;                  /* KN_CG_SCRATCH: work + scratch_off */
   int calls, parallel_calls;
   int n_fused; /* fused sweep wrappers emitted (names) */
+  struct kn_cg_prof *prof; /* --profile: timers and kernel tables (cpu_profile.c); NULL = off */
 } kn_cg;
 
 #define KN_CG_MAXPTR 24
@@ -123,6 +124,17 @@ int64_t kn_cg_conv_stats_plan(kn_fuse_plan *fp, const kn_graph *g, int node);
 int64_t kn_cg_conv_gi_stats_plan(kn_fuse_plan *fp, const kn_graph *g, int node, const int *others, int n_other,
                                  int mask, int x, int mean);
 
+/* cpu_profile.c (`--profile`; every call is a no-op when cg->prof is NULL). For the entry being
+ * lowered: prof_entry records its kernels (names, member nodes, FLOPs and bytes from the IR) and
+ * makes its counters; prof_start/prof_stop bracket kernel k's call at cg->b. prof_emit writes
+ * the kn_model_profile descriptor (kilnrt.h) once every entry is built; prof_free frees. */
+void kn_cg_prof_init(kn_cg *cg);
+void kn_cg_prof_entry(kn_cg *cg, const char *entry, const kn_kernel_list *kl);
+LLVMValueRef kn_cg_prof_start(kn_cg *cg);
+void kn_cg_prof_stop(kn_cg *cg, int k, LLVMValueRef t0);
+void kn_cg_prof_emit(kn_cg *cg);
+void kn_cg_prof_free(kn_cg *cg);
+
 /* cpu_module.c: read access for the header writer */
 const char *kn_cpu_module_name(const kn_cpu_module *m);
 int kn_cpu_module_batch(const kn_cpu_module *m);
@@ -130,6 +142,8 @@ const kn_cg_table *kn_cpu_module_persist(const kn_cpu_module *m);
 int kn_cpu_module_n_entries(const kn_cpu_module *m);
 const char *kn_cpu_module_entry_name(const kn_cpu_module *m, int i);
 const kn_cg_table *kn_cpu_module_entry_table(const kn_cpu_module *m, int i);
+/* A private constant C string of the module, as i8*. */
+LLVMValueRef kn_cg_cstr(kn_cg *cg, const char *s);
 
 /* cpu_header.c */
 char *kn_cg_c_ident(const char *s); /* upper-case C identifier from a tensor name; caller frees */

@@ -121,6 +121,12 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   cg->calls = cg->parallel_calls = 0;
   int nodes = 0;
   for (int i = 0; i < g->n_nodes; i++) nodes += !g->nodes[i].dead;
+  if (cg->prof) { /* --profile: the kernel table, in kn_cg_lower_kernels' order */
+    kn_kernel_list kl;
+    kn_kernels_build(g, &kl);
+    kn_cg_prof_entry(cg, e->name, &kl);
+    kn_kernels_free(&kl);
+  }
   int kernel_fns = kn_cg_lower_kernels(cg, &fp);
   LLVMBuildRetVoid(cg->b);
   /* The entry's table: its inputs and every value read after the run. */
@@ -161,6 +167,8 @@ static LLVMValueRef cstr(kn_cg *cg, const char *s) {
   LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
   return LLVMConstBitCast(gv, cg->i8p);
 }
+
+LLVMValueRef kn_cg_cstr(kn_cg *cg, const char *s) { return cstr(cg, s); }
 
 static LLVMValueRef ci32(kn_cg *cg, int64_t v) { return LLVMConstInt(cg->i32, (unsigned long long)v, 1); }
 static LLVMValueRef ci64(kn_cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
@@ -235,6 +243,7 @@ kn_cpu_module *kn_cpu_compile(const char *model_name, const kn_cpu_entry *entrie
     kn_cpu_module_dispose(m);
     return NULL;
   }
+  if (o->profile) kn_cg_prof_init(&m->cg);
   for (int i = 0; i < n_entries; i++) {
     const kn_graph *g = entries[i].g;
     if (!m->batch && g->input >= 0) m->batch = (int)g->vals[g->input].shape.d[0];
@@ -249,6 +258,7 @@ kn_cpu_module *kn_cpu_compile(const char *model_name, const kn_cpu_entry *entrie
   m->stats.n_entries = m->n_entries;
   m->stats.kernels = m->cg.n_wraps;
   emit_descriptor(m);
+  kn_cg_prof_emit(&m->cg);
   double t1 = now_ms();
   kn_cg_optimize(&m->cg);
   m->stats.ms_lower = t1 - t0;
@@ -282,6 +292,7 @@ bool kn_cpu_emit(kn_cpu_module *m, kn_emit_kind kind, const char *path, kn_diag 
 
 void kn_cpu_module_dispose(kn_cpu_module *m) {
   if (!m) return;
+  kn_cg_prof_free(&m->cg);
   kn_cg_dispose(&m->cg);
   table_free(&m->persist);
   for (int i = 0; i < m->n_entries; i++) {
