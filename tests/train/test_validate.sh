@@ -58,6 +58,8 @@ expect "predict --top 0" 2 "--top 0 is out of range" "$exe" predict --top 0 x.pn
 : >afile
 expect "--out naming a regular file" 2 "--out 'afile' exists and is not a directory" "$exe" train --epochs 1 $q --out afile
 expect "--out below a regular file" 1 "cannot create directory 'afile/sub'" "$exe" train --epochs 1 $q --out afile/sub
+# a directory that cannot be written (root ignores permission bits; /proc refuses new files)
+expect "--out not writable" 1 "cannot write to output directory '/proc'" "$exe" train --epochs 1 $q --out /proc
 expect "a first run" 0 "^best accuracy is" "$exe" train --epochs 1 $q --out run
 cp run/checkpoint.safetensors good.ckpt
 expect "an existing run is refused" 2 "'run' holds a run already \(checkpoint.safetensors\); continue it with --resume" \
