@@ -121,6 +121,15 @@ static bool decode_jpeg(kn_image *img, jpeg_state *s, const uint8_t *buf, size_t
     snprintf(s->msg, sizeof s->msg, "CMYK JPEGs are not supported");
     longjmp(s->jb, 1);
   }
+  /* The size limit before jpeg_start_decompress: for a progressive JPEG it reads every scan into
+   * whole-image coefficient buffers, so a 232-byte file declaring 65288x35356 pixels cost seconds
+   * and hundreds of MB before the check below (found by fuzz_image). */
+  if (cinfo.image_width > KN_IMAGE_MAX_SIDE || cinfo.image_height > KN_IMAGE_MAX_SIDE ||
+      (uint64_t)cinfo.image_width * cinfo.image_height > KN_IMAGE_MAX_PIXELS) {
+    snprintf(s->msg, sizeof s->msg, "%ux%u pixels is over the limit of %u", (unsigned)cinfo.image_width,
+             (unsigned)cinfo.image_height, (unsigned)KN_IMAGE_MAX_PIXELS);
+    longjmp(s->jb, 1);
+  }
   cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress(&cinfo);
   unsigned w = cinfo.output_width, h = cinfo.output_height;

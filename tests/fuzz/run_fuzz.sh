@@ -13,7 +13,9 @@ cd "$work" || exit 2
 "$harness" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" "$seeds" 2>&1 | tail -25
 rc=${PIPESTATUS[0]}
-if [ "$rc" -ne 0 ] || ls "$work/artifacts" | grep -q .; then
+# slow-unit-* files (an input near the 10 s timeout, e.g. on a loaded machine) are reported, not failed
+ls "$work/artifacts" | grep '^slow-unit-' | sed 's/^/note: slow input kept: /'
+if [ "$rc" -ne 0 ] || ls "$work/artifacts" | grep -v '^slow-unit-' | grep -q .; then
   echo "FAIL: $(basename "$harness") found a problem (exit $rc); the input is in $work/artifacts"
   exit 1
 fi
