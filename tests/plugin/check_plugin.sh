@@ -16,13 +16,8 @@ build=$2
 root=$3
 fused=$4
 cc=${5:-cc}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {
-  if [[ $2 -eq 0 ]]; then pass=$((pass + 1)); else echo "FAIL $1"; fail=$((fail + 1)); fi
-}
+. "$root/tests/common/check_lib.sh"
+
 model=$root/tests/profile/profile_net.yaml
 
 cmake --install "$build" --prefix "$tmp/prefix" >"$tmp/log" 2>&1 && [[ -f $tmp/prefix/include/kiln/pass_plugin.h ]]
@@ -71,5 +66,4 @@ check "library without kiln_pass_plugin_init refused" $?
 [[ $? -eq 2 ]] && grep -q 'cannot load' "$tmp/err"
 check "missing file refused" $?
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+check_done

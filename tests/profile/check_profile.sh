@@ -9,13 +9,8 @@ set -u
 kiln=$1
 root=$2
 model=$root/tests/profile/profile_net.yaml
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() { # check NAME CONDITION-EXIT-STATUS
-  if [[ $2 -eq 0 ]]; then pass=$((pass + 1)); else echo "FAIL $1"; fail=$((fail + 1)); fi
-}
+. "$root/tests/common/check_lib.sh"
+
 
 # Analytic FLOPs (2 per multiply-add for conv/linear and their gradients, 1 per element of the
 # largest operand for every other op), N=2, Ci=3, Co=4, 8x8, 3x3 kernel, 10 classes:
@@ -75,5 +70,4 @@ check "bad --profile form is a usage error" $?
 [[ $? -eq 2 ]] && grep -q 'CPU-only' "$tmp/err"
 check "--profile --target=cuda says it is CPU-only" $?
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+check_done
