@@ -213,6 +213,7 @@ static bool infer_op(ctx *cp) {
   }
   case KN_OP_RELU:
   case KN_OP_SIGMOID:
+  case KN_OP_ALLREDUCE_MEAN:
     return one(&c, x);
   case KN_OP_MAXPOOL2D:
   case KN_OP_AVGPOOL2D:
