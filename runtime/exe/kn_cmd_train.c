@@ -181,7 +181,7 @@ static bool train_epoch(kn_session *s, kn_loader *ld, train_prefetch *pre, const
   double sum = 0;
   int64_t seen = 0, correct = 0;
   kn_progress pr;
-  if (progress) kn_progress_init(&pr, stderr, "train", ld->cfg.data->n, KN_PROGRESS_AUTO);
+  if (progress) kn_progress_init(&pr, stderr, "train", ld->n_order, KN_PROGRESS_AUTO); /* this rank's images */
   kn_loader_start_epoch(ld, epoch);
   const kn_batch *b = kn_loader_next(ld);
   if (b && pre->pf) prefetch_stage(pre, s, b, kn_sched_lr(c, m->lr, m->epochs, epoch + (double)b->number / nb), *step + 1);
@@ -320,7 +320,7 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
   sc.sched = (kn_rt_sched)m->schedule;
   sc.warmup_epochs = m->warmup_epochs;
   int eval_every = o->eval_every > 0 ? o->eval_every : c->eval_every;
-  bool progress = !o->quiet;
+  bool progress = !o->quiet && kn_dist_is_root(); /* the progress display is rank 0's */
   char line[160];
   printf("training %s: %d train / %d test images (%s), input %dx%d, batch %d (compiled %d), epochs %d..%d, lr %g %s, "
          "%d threads\n",
