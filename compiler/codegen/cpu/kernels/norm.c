@@ -5,6 +5,11 @@
 
 #include "kn_kernels.h"
 
+/* The loops over the batch stay loops: with N and HW constant the unroller would otherwise
+ * flatten N copies of the (vectorised, already unrolled) plane loop into one block of thousands
+ * of instructions, which costs a second of instruction selection per kernel and runs no faster. */
+#define KN_NO_UNROLL _Pragma("clang loop unroll(disable)")
+
 typedef double kn_v8d __attribute__((vector_size(64), aligned(8)));
 typedef float kn_v8f __attribute__((vector_size(32), aligned(4)));
 
@@ -55,6 +60,7 @@ void kn_k_batchnorm2d(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C
       /* One pass in double: s = sum x, ss = sum x (x - k) with k = the first element, so
        * var = ss / m - k (mean - k) - (mean - k)^2 cancels little even when |mean| >> std. */
       double s = 0, ss = 0, m = (double)(N * HW), k = N * HW > 0 ? x[c * HW] : 0.0;
+      KN_NO_UNROLL
       for (int64_t n = 0; n < N; n++) kn_sums(x + (n * C + c) * HW, 0, k, HW, &s, &ss);
       double ds = s / m - k;
       mean = s / m;
@@ -64,6 +70,7 @@ void kn_k_batchnorm2d(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C
       bv[c] = (float)var;
     }
     float sc = (float)(gamma[c] / sqrt(var + eps)), sh = (float)(beta[c] - mean * gamma[c] / sqrt(var + eps));
+    KN_NO_UNROLL
     for (int64_t n = 0; n < N; n++) {
       const float *xp = x + (n * C + c) * HW;
       float *yp = y + (n * C + c) * HW;
@@ -83,12 +90,14 @@ void kn_k_batchnorm2d_grad(void *const *p, int64_t b, int64_t e, int64_t N, int6
   kn_range(b, e, items, C, &lo, &hi);
   for (int64_t c = lo; c < hi; c++) {
     double mu = mean[c], istd = 1.0 / sqrt((double)var[c] + eps), sdy = 0, sdyx = 0, m = (double)(N * HW);
+    KN_NO_UNROLL
     for (int64_t n = 0; n < N; n++) kn_sums(dy + (n * C + c) * HW, x + (n * C + c) * HW, mu, HW, &sdy, &sdyx);
     dgamma[c] = (float)(sdyx * istd);
     dbeta[c] = (float)sdy;
     float g = (float)(gamma[c] * istd);
     float k1 = training ? (float)(sdy / m) : 0.0f, k2 = training ? (float)(sdyx * istd * istd / m) : 0.0f;
     float fmu = (float)mu;
+    KN_NO_UNROLL
     for (int64_t n = 0; n < N; n++) {
       const float *dyp = dy + (n * C + c) * HW, *xp = x + (n * C + c) * HW;
       float *dxp = dx + (n * C + c) * HW;
