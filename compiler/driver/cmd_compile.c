@@ -52,6 +52,8 @@ static void usage(FILE *f) {
         "                     tensor cores, operands rounded to tf32), bf16 (tensor cores, operands\n"
         "                     rounded to bf16) or fp32 (exact SIMT kernels)\n"
         "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
+        "  --sync-bn          under mpirun, average BatchNorm batch statistics over the ranks (docs/distributed.md)\n"
+        "  --bucket-kb=N      gradient all-reduce buckets of about N KB under mpirun (default 4096)\n"
         "  --bn-stats=WHERE   training-mode BN statistics of fused groups: sweep (a pre-pass of the\n"
         "                     normalising sweep), conv (default: the conv's epilogue gathers mean\n"
         "                     and variance), all (also batchnorm2d_grad's sums in the grad-input\n"
@@ -136,7 +138,7 @@ static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_ent
 
 int kn_cmd_compile(int argc, char **argv) {
   const char *file = NULL, *out = NULL, *emit = "exe", *weights = NULL, *which = "both", *target = "cpu";
-  bool stats = false, time_report = false, verbose = false;
+  bool stats = false, time_report = false, verbose = false, sync_bn = false;
   kn_timer t_all = kn_timer_start();
   kn_cpu_options co;
   kn_cpu_options_defaults(&co);
@@ -171,6 +173,16 @@ int kn_cmd_compile(int argc, char **argv) {
       kn_ptx_set_default_math(m);
     }
     else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
+    else if (!strcmp(a, "--sync-bn")) sync_bn = true;
+    else if (!strncmp(a, "--bucket-kb=", 12)) {
+      char *end;
+      long kb = strtol(a + 12, &end, 10);
+      if (*end || kb < 1 || kb > (1L << 22)) {
+        fprintf(stderr, "kiln compile: --bucket-kb wants a size in KB from 1 to 4194304, not '%s'\n", a + 12);
+        return KN_EXIT_USAGE;
+      }
+      kn_allreduce_set_bucket_bytes((int64_t)kb << 10);
+    }
     else if (!strncmp(a, "--bn-stats=", 11)) {
       const char *m = a + 11;
       co.bn_stats = !strcmp(m, "sweep") ? KN_BN_STATS_SWEEP : !strcmp(m, "conv") ? KN_BN_STATS_CONV
@@ -244,6 +256,8 @@ int kn_cmd_compile(int argc, char **argv) {
     free_targets(cpus, n_cpus);
     return KN_EXIT_USER;
   }
+  for (int i = 0; sync_bn && i < s->graph->n_nodes; i++) /* copied to the gradients by autodiff */
+    if (s->graph->nodes[i].op == KN_OP_BATCHNORM2D) kn_node_set_int(&s->graph->nodes[i], KN_ATTR_SYNC, 1);
   kn_diag d;
   kn_diag_init(&d);
   if (weights && !kn_weights_check(s->graph, weights, &d)) { /* before minutes of building */

@@ -179,6 +179,7 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
   }
   case KN_OP_RELU:
   case KN_OP_SIGMOID:
+  case KN_OP_ALLREDUCE_MEAN:
     return one(&c, x);
   case KN_OP_MAXPOOL2D:
   case KN_OP_AVGPOOL2D:

@@ -129,6 +129,7 @@ bool kn_ad_rule(kn_ad *a, int id, const int *dy) {
   case KN_OP_UPSAMPLE_GRAD:
   case KN_OP_LOG_SOFTMAX_GRAD:
   case KN_OP_NLL_LOSS_GRAD:
+  case KN_OP_ALLREDUCE_MEAN:
   case KN_OP_SGD_UPDATE:
   case KN_OP_ADAM_UPDATE:
   case KN_OP_BN_RUNNING_UPDATE:

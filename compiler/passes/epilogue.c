@@ -17,7 +17,7 @@ static int stage_of(const kn_graph *g, const kn_node *head, const kn_node *c, in
   if (c->n_out < 1 || !kn_shape_eq(g->vals[c->out[0]].shape, g->vals[cur].shape)) return -1;
   switch (c->op) {
   case KN_OP_BATCHNORM2D:
-    return st == ST_HEAD && head->op == KN_OP_CONV2D && c->in[0] == cur ? ST_BN : -1;
+    return st == ST_HEAD && head->op == KN_OP_CONV2D && c->in[0] == cur && !kn_node_int(c, KN_ATTR_SYNC) ? ST_BN : -1;
   case KN_OP_RELU:
     return st < ST_RELU ? ST_RELU : st == ST_ADD ? ST_RELU2 : -1;
   case KN_OP_ADD:
@@ -30,7 +30,7 @@ static int stage_of(const kn_graph *g, const kn_node *head, const kn_node *c, in
   case KN_OP_GLOBAL_AVGPOOL_GRAD: case KN_OP_GLOBAL_MAXPOOL_GRAD: case KN_OP_CHANNEL_MEAN_GRAD:
   case KN_OP_CHANNEL_MAX_GRAD: case KN_OP_SLICE_CHANNELS: case KN_OP_SUM_TO: case KN_OP_LINEAR_GRAD_INPUT:
   case KN_OP_LINEAR_GRAD_WEIGHT: case KN_OP_RESHAPE: case KN_OP_UPSAMPLE_GRAD: case KN_OP_LOG_SOFTMAX_GRAD:
-  case KN_OP_NLL_LOSS_GRAD: case KN_OP_SGD_UPDATE: case KN_OP_ADAM_UPDATE: case KN_OP_BN_RUNNING_UPDATE:
+  case KN_OP_NLL_LOSS_GRAD: case KN_OP_ALLREDUCE_MEAN: case KN_OP_SGD_UPDATE: case KN_OP_ADAM_UPDATE: case KN_OP_BN_RUNNING_UPDATE:
   case KN_OP_COUNT:
     return -1;
   }

@@ -7,6 +7,7 @@
 
 #include "kn_commands.h"
 #include "kn_confusion.h"
+#include "kn_dist.h"
 #include "kn_loader.h"
 #include "kn_log.h"
 #include "kn_traincfg.h"
@@ -46,6 +47,12 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
     if (progress) kn_progress_update(&pr, seen, sum / (double)seen, (double)correct / (double)seen);
   }
   if (progress) kn_progress_finish(&pr);
+  if (ld->cfg.shard_count > 1) { /* a shard of the test set (data-parallel training): sum over ranks */
+    double t[2] = {sum, (double)seen};
+    kn_dist_sum_f64(t, 2);
+    kn_dist_sum_i64(cm->m, cm->k * cm->k);
+    sum = t[0], seen = (int64_t)t[1];
+  }
   *loss = seen ? sum / (double)seen : NAN;
   return true;
 }

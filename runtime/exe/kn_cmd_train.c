@@ -6,7 +6,10 @@
  * Batches smaller than the compiled N (--batch B < N, or the last batch of an epoch) fill the
  * remaining slots by repeating the batch's own images in order (slot i holds image i mod n), so
  * the step sees only real data; the loss and BatchNorm statistics are then over N slots in which
- * some images count twice. Reported loss and accuracy count each real image once. */
+ * some images count twice. Reported loss and accuracy count each real image once.
+ *
+ * Under mpirun (kn_train_dist.h, docs/distributed.md) each rank trains on its shard with the
+ * generated step averaging the gradients; only rank 0 writes files and logs. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,9 +19,11 @@
 
 #include "kn_checkpoint.h"
 #include "kn_commands.h"
+#include "kn_dist.h"
 #include "kn_init_from.h"
 #include "kn_log.h"
 #include "kn_metrics.h"
+#include "kn_train_dist.h"
 #include "kn_traincfg.h"
 
 typedef struct train_opts {
@@ -126,6 +131,7 @@ static bool train_epoch(kn_session *s, kn_loader *ld, train_prefetch *pre, const
   while (b) {
     int n = b->n, number = b->number;
     double lr = kn_sched_lr(c, m->lr, m->epochs, epoch + (double)number / nb);
+    kn_dist_fault_point(*step + 1);
     if (!pre->pf) {
       fill_batch(s, b, x, y);
       kn_session_train_step(s, lr, ++*step);
@@ -151,6 +157,7 @@ static bool train_epoch(kn_session *s, kn_loader *ld, train_prefetch *pre, const
     if (progress) kn_progress_update(&pr, seen, sum / (double)seen, (double)correct / (double)seen);
   }
   if (progress) kn_progress_finish(&pr);
+  kn_train_dist_epoch_sums(&sum, &seen, &correct);
   *loss = sum / (double)(seen ? seen : 1);
   *acc = (double)correct / (double)(seen ? seen : 1);
   return true;
@@ -212,15 +219,17 @@ static bool run_setup(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *er
   if (m->batch > r->s.batch)
     return kn_error_set(err, "--batch %d is larger than the compiled batch %d (recompile with `kiln compile --batch %d`)",
                         m->batch, r->s.batch, m->batch);
+  if (!kn_train_dist_start(&r->s, m, err)) return false;
   if (!kn_data_open(&r->train, o->data, true, o->limit, &r->s, err) ||
       !kn_data_open(&r->test, o->data, false, o->test_limit, &r->s, err))
     return false;
   for (int i = 0; i < r->s.classes; i++)
     snprintf(r->names[i], KN_DATASET_NAME_LEN, "%s", i < r->train.num_classes ? r->train.class_names[i] : "?");
   if (!(r->have_ltrain = kn_loader_for(&r->ltrain, &r->train, &r->s, true, m->batch, m->seed, o->threads, err)) ||
-      !(r->have_ltest = kn_loader_for(&r->ltest, &r->test, &r->s, false, r->s.batch, 0, o->threads, err)))
+      !(r->have_ltest = kn_loader_for(&r->ltest, &r->test, &r->s, false, r->s.batch, 0, o->threads, err)) ||
+      !kn_train_dist_shard(&r->ltrain, &r->ltest, err))
     return false;
-  if (!make_dirs(o->out, err) || !kn_confusion_init(&r->cm, r->s.classes, err) || !prefetch_init(&r->pre, &r->s, err))
+  if ((kn_dist_is_root() && !make_dirs(o->out, err)) || !kn_confusion_init(&r->cm, r->s.classes, err) || !prefetch_init(&r->pre, &r->s, err))
     return false;
   r->ckpt_path = join(o->out, "checkpoint.safetensors");
   r->best_path = join(o->out, "best.safetensors");
@@ -228,7 +237,7 @@ static bool run_setup(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *er
   r->svg_path = join(o->out, "metrics.svg");
   kn_metrics_init(&r->metrics);
   if (!r->ckpt_path || !r->best_path || !r->csv_path || !r->svg_path) return kn_error_set(err, "out of memory");
-  return !o->resume || kn_metrics_read_csv(&r->metrics, r->csv_path, err);
+  return !o->resume || !kn_dist_is_root() || kn_metrics_read_csv(&r->metrics, r->csv_path, err);
 }
 
 static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *err) {
@@ -263,13 +272,17 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
       if (va > m->best_acc) {
         m->best_acc = va;
         m->best_epoch = epoch + 1;
-        if (!kn_ckpt_save(&r->s, r->best_path, m, (const char(*)[KN_DATASET_NAME_LEN])r->names, false, err)) return false;
+        if (kn_dist_is_root() &&
+            !kn_ckpt_save(&r->s, r->best_path, m, (const char(*)[KN_DATASET_NAME_LEN])r->names, false, err))
+          return false;
       }
     }
     double lr_now = kn_sched_lr(&sc, m->lr, m->epochs, epoch);
     kn_metrics_add(&r->metrics, (kn_metrics_row){.epoch = epoch + 1, .train_loss = tl, .train_acc = ta, .val_loss = vl,
                                                  .val_acc = va, .lr = lr_now, .images_per_s = r->train.n / dt,
                                                  .seconds = dt});
+    kn_train_dist_report(dt);
+    if (!kn_dist_is_root()) continue; /* rank 0 writes the files */
     if (!kn_metrics_write_csv(&r->metrics, r->csv_path, err) ||
         !kn_metrics_write_svg(&r->metrics, r->svg_path, kn_model.name, err) ||
         !kn_ckpt_save(&r->s, r->ckpt_path, m, (const char(*)[KN_DATASET_NAME_LEN])r->names, true, err))
@@ -319,12 +332,22 @@ int kn_cmd_train(int argc, char **argv) {
     return 2;
   }
   kn_threads_apply(o.threads);
+  kn_error err = {{0}};
+  if (!kn_dist_init(&err)) {
+    fprintf(stderr, "error: %s\n", err.msg);
+    return 1;
+  }
   train_run r;
   memset(&r, 0, sizeof r);
   kn_ckpt_meta m;
-  kn_error err = {{0}};
   bool ok = run_setup(&r, &o, &m, &err) && run_epochs(&r, &o, &m, &err);
-  if (!ok) fprintf(stderr, "error: %s\n", err.msg);
+  if (!ok && kn_dist_size() > 1) {
+    fprintf(stderr, "error: rank %d: %s\n", kn_dist_rank(), err.msg);
+    kn_dist_abort(1);
+  } else if (!ok) {
+    fprintf(stderr, "error: %s\n", err.msg);
+  }
   run_free(&r);
+  kn_dist_finalize();
   return ok ? 0 : 1;
 }

@@ -199,6 +199,20 @@ static void flatten_case(fd_case *c, int arg) {
   fd_pair(c, x, fd_infer(c, n));
 }
 
+/* ---- allreduce_mean: the gradient average of data-parallel training, the identity in one process;
+ * checked as the backward of a same-shape reshape (whose gradient is the identity) ---- */
+static void allreduce_case(fd_case *c, int arg) {
+  (void)arg;
+  kn_shape xs = kn_shape2(3, 5);
+  int x = fd_input(c, xs, FD_UNIFORM);
+  kn_node *f = fd_add(c, KN_OP_RESHAPE, (int[]){x}, 1);
+  kn_node_set_shape(f, KN_ATTR_SHAPE, xs);
+  fd_end_forward(c, fd_infer(c, f));
+  kn_node *n = fd_add(c, KN_OP_ALLREDUCE_MEAN, (int[]){c->dy}, 1);
+  kn_node_set_int(n, KN_ATTR_COUNT, 15);
+  fd_pair(c, x, fd_infer(c, n));
+}
+
 /* ---- upsample: arg bit 0 = bilinear, bit 1 = scale 3 (else 2) ---- */
 static void upsample_case(fd_case *c, int arg) {
   int x = fd_input(c, kn_shape4(2, 2, 3, 5), FD_UNIFORM);
@@ -289,6 +303,7 @@ const op_row kn_grad_rows[] = {
     G(LINEAR_GRAD_WEIGHT, "[2,2,3,3] -> 4", linear_case, 1),
     G(LINEAR_GRAD_WEIGHT, "[1,7] -> 1", linear_case, 2),
     G(RESHAPE, "flatten [2,3,2,2]", flatten_case, 0),
+    G(ALLREDUCE_MEAN, "one process: identity", allreduce_case, 0),
     G(UPSAMPLE_GRAD, "nearest x2", upsample_case, 0),
     G(UPSAMPLE_GRAD, "bilinear x2", upsample_case, 1),
     G(UPSAMPLE_GRAD, "nearest x3", upsample_case, 2),

@@ -237,6 +237,17 @@ static bool flatten_values(void) {
   return ok;
 }
 
+static bool allreduce_values(void) {
+  vt t;
+  vt_begin(&t);
+  int x = vt_input(&t, kn_shape2(2, 3), (const float[]){1, -2, 3, 4.5f, 0, -6});
+  int y = vt_infer(&t, vt_node(&t, KN_OP_ALLREDUCE_MEAN, (int[]){x}, 1));
+  vt_run(&t);
+  bool ok = vt_check(&t, y, (const float[]){1, -2, 3, 4.5f, 0, -6}, "allreduce_mean (one process)");
+  vt_end(&t);
+  return ok;
+}
+
 static bool upsample_values(void) {
   vt t;
   vt_begin(&t);
@@ -315,6 +326,7 @@ const op_row kn_value_rows[] = {
     V(LINEAR, "[2,2] and [2,2,1,1]", linear_values),
     V(FLATTEN, "[2,2,1,2]", flatten_values),
     V(UPSAMPLE, "2x2 nearest and bilinear", upsample_values),
+    V(ALLREDUCE_MEAN, "one process: identity", allreduce_values),
     V(LOG_SOFTMAX, "[2,3], shifted", log_softmax_values),
     V(NLL_LOSS, "[2,2]", nll_values),
     V(NLL_LOSS_GRAD, "dloss 2", nll_values),

@@ -186,6 +186,7 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
   case KN_OP_SLICE_CHANNELS:
   case KN_OP_SUM_TO:
   case KN_OP_RESHAPE:
+  case KN_OP_ALLREDUCE_MEAN:
     break;
   case KN_OP_COUNT:
     abort();
@@ -272,6 +273,7 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
   case KN_OP_CHANNEL_MAX_GRAD:
   case KN_OP_LINEAR_GRAD_WEIGHT:
   case KN_OP_LOG_SOFTMAX_GRAD:
+  case KN_OP_ALLREDUCE_MEAN:
   case KN_OP_COUNT:
     break;
   }

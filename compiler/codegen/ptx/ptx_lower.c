@@ -269,6 +269,8 @@ static bool lower_node(kn_lowering *l, kn_diag *d) {
   }
   case KN_OP_FLATTEN:
   case KN_OP_RESHAPE: eltwise(l, "kn_gk_copy", x, -1, y); return true;
+  /* One process per GPU only: the CUDA runtime refuses data-parallel runs (docs/distributed.md). */
+  case KN_OP_ALLREDUCE_MEAN: eltwise(l, "kn_gk_copy", x, -1, y); return true;
   case KN_OP_UPSAMPLE:
   case KN_OP_UPSAMPLE_GRAD: {
     kn_shape s = n->op == KN_OP_UPSAMPLE ? xs : ys; /* the small side */
