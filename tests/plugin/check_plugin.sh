@@ -38,7 +38,8 @@ fi
 
 "$kiln" compile --load-pass="$so" -O2 --stats "$model" -o "$tmp/net" 2>"$tmp/stats"
 check "compile with the plugin" $?
-rows=$(grep -cE '^head +1 +[0-9]+ -> +[0-9]+ +3 -> +2 |^head +1 +[0-9]+ -> +[0-9]+ +12 -> +11 ' "$tmp/stats")
+# each head row: kernels K -> K-1, K being what eltwise left
+rows=$(awk '$1 == "eltwise" {k = $8} $1 == "head" && $6 == k && $8 == k - 1 {n++} END {print n + 0}' "$tmp/stats")
 [[ $rows -eq 2 ]]
 check "--stats: head ran after eltwise and removed one kernel per graph" $?
 [[ $(grep -A1 '^eltwise' "$tmp/stats" | grep -c '^head') -eq 2 ]]
