@@ -46,6 +46,8 @@ static void put(sbuf *b, const char *fmt, ...) {
 static void put_aug(sbuf *b, const char *key, const kn_aug_step *s) {
   switch (s->kind) {
   case KN_AUG_RESIZE: put(b, "%s resize %d %d\n", key, s->size[0], s->size[1]); return;
+  case KN_AUG_RESIZE_SHORTER: put(b, "%s resize_shorter %d\n", key, s->size[0]); return;
+  case KN_AUG_CENTER_CROP: put(b, "%s center_crop %d %d\n", key, s->size[0], s->size[1]); return;
   case KN_AUG_HFLIP: put(b, "%s hflip %.17g\n", key, s->p); return;
   case KN_AUG_RANDOM_RESIZED_CROP:
     put(b, "%s random_resized_crop %d %d %.17g %.17g %.17g %.17g\n", key, s->size[0], s->size[1], s->scale[0],

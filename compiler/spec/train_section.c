@@ -113,7 +113,8 @@ static bool schedule(kn_sp *c, kn_sp_node v, kn_train_config *t) {
 
 /* ---- augmentation pipelines ---- */
 static bool aug_step(kn_sp *c, kn_sp_node it, bool test, kn_aug_step *st) {
-  static const char *const kinds[] = {"resize", "hflip", "random_resized_crop", "to_tensor", "normalize", NULL};
+  /* In kn_aug_kind order; RESIZE_SHORTER is `resize: n` (a single number), not a keyword. */
+  static const char *const kinds[] = {"resize", "hflip", "random_resized_crop", "to_tensor", "normalize", "center_crop", NULL};
   kn_sp_node kn = it, args = {it.file, NULL};
   if (kn_sp_is_map(it)) {
     if (!kn_sp_check_keys_unique(it, "augmentation step", c->d)) return false;
@@ -133,13 +134,14 @@ static bool aug_step(kn_sp *c, kn_sp_node it, bool test, kn_aug_step *st) {
     return false;
   }
   bool has = args.n && !kn_sp_is_null(args);
-  static const char *const keys[5][4] = {{"size", NULL}, {"p", NULL}, {"size", "scale", "ratio", NULL}, {NULL},
-                                         {"mean", "std", NULL}};
+  static const char *const keys[6][4] = {{"size", NULL}, {"p", NULL}, {"size", "scale", "ratio", NULL}, {NULL},
+                                         {"mean", "std", NULL}, {"size", NULL}};
   st->p = 0.5;
   st->scale[0] = 0.08, st->scale[1] = 1.0;
   st->ratio[0] = 3.0 / 4.0, st->ratio[1] = 4.0 / 3.0;
-  if (has && !kn_sp_is_map(args)) { /* shorthand: resize: 224, hflip: 0.5 */
-    if (k == KN_AUG_RESIZE) return kn_sp_get_size(args, "size", 1, 4096, st->size, c->d);
+  if (has && !kn_sp_is_map(args)) { /* shorthand: resize: 224, hflip: 0.5, center_crop: 224 */
+    if (k == KN_AUG_RESIZE && !kn_sp_is_seq(args)) st->kind = KN_AUG_RESIZE_SHORTER; /* Resize(n) */
+    if (k == KN_AUG_RESIZE || k == KN_AUG_CENTER_CROP) return kn_sp_get_size(args, "size", 1, 4096, st->size, c->d);
     if (k == KN_AUG_HFLIP) return kn_sp_get_float(args, "p", 0, 1, &st->p, c->d);
     kn_diag_error(c->d, kn_sp_loc(args), NULL, "options of '%s' must be a mapping, not %s", kinds[k], kn_sp_type_name(args));
     return false;
@@ -149,6 +151,7 @@ static bool aug_step(kn_sp *c, kn_sp_node it, bool test, kn_aug_step *st) {
   kn_sp_node ratio = kn_sp_map_get(args, "ratio"), p = kn_sp_map_get(args, "p");
   kn_sp_node mean = kn_sp_map_get(args, "mean"), std = kn_sp_map_get(args, "std");
   if (size.n && !kn_sp_get_size(size, "size", 1, 4096, st->size, c->d)) return false;
+  if (size.n && k == KN_AUG_RESIZE && !kn_sp_is_seq(size)) st->kind = KN_AUG_RESIZE_SHORTER; /* {size: n} */
   if (p.n && !kn_sp_get_float(p, "p", 0, 1, &st->p, c->d)) return false;
   if (scale.n && !kn_sp_get_floats(scale, "scale", 2, false, 1e-6, 1, st->scale, c->d)) return false;
   if (ratio.n && !kn_sp_get_floats(ratio, "ratio", 2, false, 1e-6, 1e6, st->ratio, c->d)) return false;
@@ -278,12 +281,17 @@ bool kn_sp_parse_train(kn_sp *c, const kn_sp_node *maps, int n, kn_train_config 
   return true;
 }
 
-/* Sizes left out (0) mean the input size; an override rewrites every size. */
+/* Sizes left out (0) mean the input size; an override rewrites every size (a shorter-edge resize
+ * becomes an exact one). The last step that sets the size must give the input size; `resize: n`
+ * counts as n x n there (square images; predict puts a resize in front otherwise). */
 static bool fix_sizes(kn_sp *c, kn_aug_step *steps, int n, const int in[2], bool force, kn_loc at, const char *key) {
   const int *last = NULL;
   for (int i = 0; i < n; i++) {
     kn_aug_step *s = &steps[i];
-    if (s->kind != KN_AUG_RESIZE && s->kind != KN_AUG_RANDOM_RESIZED_CROP) continue;
+    if (s->kind != KN_AUG_RESIZE && s->kind != KN_AUG_RANDOM_RESIZED_CROP && s->kind != KN_AUG_CENTER_CROP &&
+        s->kind != KN_AUG_RESIZE_SHORTER)
+      continue;
+    if (s->kind == KN_AUG_RESIZE_SHORTER && force) s->kind = KN_AUG_RESIZE;
     if (force || !s->size[0]) s->size[0] = in[0], s->size[1] = in[1];
     last = s->size;
   }

@@ -19,7 +19,8 @@
  *   eval_every 5
  *   input 224 224            H W
  *   num_classes 10
- *   train_aug resize 224 224 | hflip P | random_resized_crop H W S0 S1 R0 R1 | to_tensor |
+ *   train_aug resize 224 224 | resize_shorter 256 | center_crop H W | hflip P |
+ *             random_resized_crop H W S0 S1 R0 R1 | to_tensor |
  *             normalize M0 M1 M2 S0 S1 S2          (one line per step, in order)
  *   test_aug  ... the same for the evaluation / predict pipeline
  *   weights PATH             the spec's initial weights (absent: random initialisation)
