@@ -8,7 +8,8 @@
  *    weak_odr names do not depend on the target and would otherwise be merged across targets),
  *    and a dispatcher defining kn_model as a copy of the best target's descriptor at start;
  *  - --emit=bundle: one relocatable object (model + blobs + the runtime part kn_bundle.c needs,
- *    pulled from libkiln_exe.a/libkilnrt.a by `cc -r`) and a header declaring the C API.
+ *    pulled from libkiln_exe.a/libkilnrt.a by `cc -r`) whose only global symbols are the C API
+ *    prefixed with the model name (objcopy), and a header declaring that API.
  * The blobs are assembled from a .s file with .incbin by the system C compiler. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -240,26 +241,64 @@ bool kn_ship_exe(kn_cpu_module *const *ms, int n, const char *out, const char *t
   return ok;
 }
 
-/* The bundle's C API, written into OUT.h (implemented by runtime/exe/kn_bundle.c). */
-static const char bundle_api[] =
-    "/* Call the classifier from C: link OUT.o with -lm -lpthread.\n"
-    " *\n"
-    " *   char err[256];\n"
-    " *   if (kn_bundle_init(err, sizeof err) != 0) { fprintf(stderr, \"%s\\n\", err); return 1; }\n"
-    " *   float probs[KN_BUNDLE_CLASSES];\n"
-    " *   int k = kn_bundle_classify(rgb, height, width, probs);   // uint8 RGB, row-major HWC\n"
-    " *   printf(\"%s %.3f\\n\", kn_bundle_class_name(k), probs[k]);\n"
-    " *   kn_bundle_free();\n"
-    " */\n"
-    "/* Allocates the model and loads the embedded weights; 0 on success, else -1 with a message. */\n"
-    "int kn_bundle_init(char *err, size_t errlen);\n"
-    "/* Classifies one 8-bit RGB image of any size (resized and normalised as the spec's test\n"
-    " * pipeline says); fills probs[KN_BUNDLE_CLASSES] and returns the most likely class, or -1. */\n"
-    "int kn_bundle_classify(const uint8_t *rgb, int height, int width, float *probs);\n"
-    "/* Name of class k (from the training data), or NULL. */\n"
-    "const char *kn_bundle_class_name(int k);\n"
-    "/* Frees what kn_bundle_init allocated. */\n"
-    "void kn_bundle_free(void);\n";
+/* The bundle's C API, written into OUT.h (implemented by runtime/exe/kn_bundle.c, whose
+ * kn_bundle_* functions the object exports as P_* with P the model name). */
+static const char *const bundle_fns[4] = {"init", "classify", "class_name", "free"};
+
+static void put_bundle_api(sbuf *h, const char *p) {
+  put(h, "/* Call the classifier from C: link OUT.o with -lm -lpthread.\n"
+         " *\n"
+         " *   char err[256];\n"
+         " *   if (%s_init(err, sizeof err) != 0) { fprintf(stderr, \"%%s\\n\", err); return 1; }\n"
+         " *   float probs[KN_BUNDLE_CLASSES];\n"
+         " *   int k = %s_classify(rgb, height, width, probs);   // uint8 RGB, row-major HWC\n"
+         " *   printf(\"%%s %%.3f\\n\", %s_class_name(k), probs[k]);\n"
+         " *   %s_free();\n"
+         " *\n"
+         " * Every symbol of the object carries the prefix %s_ or is local, so bundles of different models\n"
+         " * link into one program; the first bundle header included also names its functions\n"
+         " * kn_bundle_* and its sizes KN_BUNDLE_* (as before prefixes). One caller at a time per bundle. */\n",
+      p, p, p, p, p);
+  put(h, "/* Allocates the model and loads the embedded weights; 0 on success, else -1 with a message. */\n"
+         "int %s_init(char *err, size_t errlen);\n"
+         "/* Classifies one 8-bit RGB image of any size (resized and normalised as the spec's test\n"
+         " * pipeline says); fills probs[classes] and returns the most likely class, or -1. */\n"
+         "int %s_classify(const uint8_t *rgb, int height, int width, float *probs);\n"
+         "/* Name of class k (from the training data), or NULL. */\n"
+         "const char *%s_class_name(int k);\n"
+         "/* Frees what %s_init allocated. */\n"
+         "void %s_free(void);\n\n",
+      p, p, p, p, p);
+  for (int i = 0; i < 4; i++)
+    put(h, "#ifndef kn_bundle_%s\n#define kn_bundle_%s %s_%s\n#endif\n", bundle_fns[i], bundle_fns[i], p, bundle_fns[i]);
+}
+
+/* The prefix of a bundle's symbols: the model name as a C identifier. */
+static char *bundle_prefix(const char *name) {
+  char *p = kn_fmt("%s%s", name[0] >= '0' && name[0] <= '9' ? "m_" : "", name);
+  for (char *c = p; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9'))) *c = '_';
+  return p;
+}
+
+/* objcopy: kn_bundle_* become P_*, and every other global symbol of the object local (the model
+ * descriptor, the kernels, the runtime), so two bundles do not clash at link time. The COMDAT
+ * groups go too (-R .group): two bundles can hold a kernel wrapper of the same name, and the
+ * linker would keep one group and leave the other bundle's now-local references dangling. */
+static bool bundle_symbols(const char *in, const char *out, const char *p, kn_diag *d) {
+  const char *oc = getenv("OBJCOPY") ? getenv("OBJCOPY") : "objcopy";
+  char *tmp = kn_fmt("%s.tmp%d.o", out, (int)getpid());
+  sbuf c = {0};
+  put(&c, "%s -R .group", oc);
+  for (int i = 0; i < 4; i++)
+    put(&c, " --redefine-sym kn_bundle_%s=%s_%s -G %s_%s", bundle_fns[i], p, bundle_fns[i], p, bundle_fns[i]);
+  put(&c, " '%s' '%s'", in, tmp);
+  bool ok = run(c.buf, "prefixing the bundle's symbols (objcopy)", d) && rename(tmp, out) == 0;
+  if (!ok) unlink(tmp);
+  free(c.buf);
+  free(tmp);
+  return ok;
+}
 
 bool kn_ship_bundle(kn_cpu_module *const *ms, int n, const char *out, const char *header, const kn_train_config *t,
                     const char *train_text, const char *weights, kn_diag *d) {
@@ -275,20 +314,30 @@ bool kn_ship_bundle(kn_cpu_module *const *ms, int n, const char *out, const char
                        "-Wl,-u,kn_bundle_free '%s' '%s'", lib, rt);
   int pid = (int)getpid();
   char *model = kn_fmt("%s.kiln%d.o", out, pid), *blob = kn_fmt("%s.kiln%d.blob.o", out, pid);
+  char *all = kn_fmt("%s.kiln%d.all.o", out, pid), *p = bundle_prefix(kn_cpu_module_name(ms[0]));
   bool ok = emit_models(ms, n, model, d) && kn_ship_blob_object(blob, train_text, weights, d) &&
-            merge(out, model, blob, extra, d);
-  unlink(model), unlink(blob);
+            merge(all, model, blob, extra, d) && bundle_symbols(all, out, p, d);
+  unlink(model), unlink(blob), unlink(all);
   if (ok) {
     sbuf h = {0};
+    char *up = kn_fmt("%s", p);
+    for (char *c = up; *c; c++)
+      if (*c >= 'a' && *c <= 'z') *c = (char)(*c - 'a' + 'A');
     put(&h, "/* Generated by kiln compile --emit=bundle: a classifier in one object file. Do not edit. */\n");
-    put(&h, "#ifndef KN_BUNDLE_H\n#define KN_BUNDLE_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n");
-    put(&h, "#define KN_BUNDLE_CLASSES %d\n#define KN_BUNDLE_INPUT_H %d\n#define KN_BUNDLE_INPUT_W %d\n#define KN_BUNDLE_WEIGHTS %d\n\n",
-        t->num_classes, t->input_size[0], t->input_size[1], weights != NULL);
-    put(&h, "%s\n#endif\n", bundle_api);
+    put(&h, "#ifndef KN_BUNDLE_%s_H\n#define KN_BUNDLE_%s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", up, up);
+    put(&h, "#define %s_CLASSES %d\n#define %s_INPUT_H %d\n#define %s_INPUT_W %d\n#define %s_WEIGHTS %d\n", up,
+        t->num_classes, up, t->input_size[0], up, t->input_size[1], up, weights != NULL);
+    static const char *const sizes[4] = {"CLASSES", "INPUT_H", "INPUT_W", "WEIGHTS"};
+    for (int i = 0; i < 4; i++)
+      put(&h, "#ifndef KN_BUNDLE_%s\n#define KN_BUNDLE_%s %s_%s\n#endif\n", sizes[i], sizes[i], up, sizes[i]);
+    put(&h, "\n");
+    put_bundle_api(&h, p);
+    put(&h, "\n#endif\n");
     ok = kn_write_file_atomic(header, h.buf, h.len);
     if (!ok) kn_diag_error(d, noloc, NULL, "cannot write '%s'", header);
     free(h.buf);
+    free(up);
   }
-  free(model), free(blob), free(rt), free(extra);
+  free(model), free(blob), free(all), free(p), free(rt), free(extra);
   return ok;
 }

@@ -204,6 +204,16 @@ void kn_node_set_shape(kn_node *n, kn_attr_id a, kn_shape s);
 int64_t kn_node_int(const kn_node *n, kn_attr_id a);
 int64_t kn_node_pair(const kn_node *n, kn_attr_id a, int which); /* which 0 = h, 1 = w */
 double kn_node_float(const kn_node *n, kn_attr_id a);
+
+/* ---- unary elementwise ops of eltwise.def (the op or its _grad) ---- */
+typedef struct kn_ew_info {
+  kn_op op, grad; /* the forward op and its gradient op */
+  bool saves_y;   /* the gradient reads the forward output (else the forward input) */
+} kn_ew_info;
+/* The eltwise.def row of op (forward or gradient); NULL for every other op. */
+const kn_ew_info *kn_ew_find(kn_op op);
+/* The formulas' parameter `a` of node n: its float attribute (negative_slope), 0 when none. */
+float kn_ew_param(const kn_node *n);
 kn_shape kn_node_shape_attr(const kn_node *n, kn_attr_id a);
 void kn_node_copy_attrs(kn_node *dst, const kn_node *src);
 

@@ -177,8 +177,7 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
     }
     return true;
   }
-  case KN_OP_RELU:
-  case KN_OP_SIGMOID:
+  KN_EW_FWD_CASES
   case KN_OP_ALLREDUCE_MEAN:
     return one(&c, x);
   case KN_OP_MAXPOOL2D:
@@ -232,6 +231,13 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
     if (!want_rank(&c, 0, 4, "upsample takes [N, C, H, W] tensors")) return false;
     return one(&c, kn_shape4(x.d[0], x.d[1], x.d[2] * s, x.d[3] * s));
   }
+  case KN_OP_SOFTMAX:
+    if (x.rank != 2 && x.rank != 4) {
+      char a[64];
+      return fail(&c, "softmax normalises over dimension 1: [N, K] scores or [N, C, H, W] channels",
+                  "input %s must have rank 2 or 4%s", kn_shape_str(x, a), "");
+    }
+    return one(&c, x);
   case KN_OP_LOG_SOFTMAX:
     if (!want_rank(&c, 0, 2, "log_softmax takes class scores [N, K]; add flatten or linear first")) return false;
     return one(&c, x);
@@ -272,9 +278,9 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
     set_out(&c, 2, kn_shape1(xs.d[1]), KN_DT_F32);
     return true;
   }
-  case KN_OP_RELU_GRAD:
-  case KN_OP_SIGMOID_GRAD:
+  KN_EW_GRAD_CASES
   case KN_OP_LOG_SOFTMAX_GRAD:
+  case KN_OP_SOFTMAX_GRAD:
     if (!want_same(&c, 0, 1)) return false;
     return one(&c, x);
   case KN_OP_MAXPOOL2D_GRAD:

@@ -137,7 +137,7 @@ bool kn_weights_load(kn_session *s, const char *path, char (*names)[KN_DATASET_N
     if (got < 0) return false;
     from = "embedded weights";
   }
-  if (!got && !path && kn_traincfg_get()->weights[0]) path = from = kn_traincfg_get()->weights;
+  if (!got && !path && kn_traincfg_embedded() && kn_traincfg_get()->weights[0]) path = from = kn_traincfg_get()->weights;
   if (!got && !path) { /* random initialisation */
     if (!verbose) fprintf(stderr, "note: no weights (give --weights FILE or compile with --weights): the model is untrained\n");
     return true;

@@ -179,6 +179,8 @@ bool kn_traincfg_parse(kn_rt_train_config *c, const char *text, kn_error *err) {
   return true;
 }
 
+bool kn_traincfg_embedded(void) { return kn_embedded_train_config != NULL; }
+
 const kn_rt_train_config *kn_traincfg_get(void) {
   static kn_rt_train_config cfg;
   static bool done;

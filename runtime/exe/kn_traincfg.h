@@ -66,6 +66,9 @@ bool kn_traincfg_parse(kn_rt_train_config *c, const char *text, kn_error *err);
 /* The executable's config: the embedded one, or derived from the descriptor. Parsed once; an
  * embedded config that does not parse is fatal (a build bug): the message is printed, exit 1. */
 const kn_rt_train_config *kn_traincfg_get(void);
+/* Whether the executable carries a train config (kiln compile's executables do; a model object
+ * linked by other means, e.g. the codegen test harness, does not). */
+bool kn_traincfg_embedded(void);
 /* Name of a schedule ("constant", ...) and the reverse (-1 when unknown). */
 const char *kn_sched_name(kn_rt_sched s);
 int kn_sched_parse(const char *name);

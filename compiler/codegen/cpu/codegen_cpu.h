@@ -111,5 +111,7 @@ int kn_cpu_parse_targets(const char *list, char ***targets);
 bool kn_cpu_link_exe(const char *obj, const char *out, kn_diag *d);
 /* Where the runtime library was found (for messages); NULL if nowhere. */
 const char *kn_cpu_runtime_lib(void);
+/* The model name a module was compiled with (the spec's `name:`). */
+const char *kn_cpu_module_name(const kn_cpu_module *m);
 
 #endif

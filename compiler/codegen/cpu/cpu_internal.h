@@ -173,8 +173,7 @@ void kn_cg_prof_stop(kn_cg *cg, int k, LLVMValueRef t0);
 void kn_cg_prof_emit(kn_cg *cg);
 void kn_cg_prof_free(kn_cg *cg);
 
-/* cpu_module.c: read access for the header writer */
-const char *kn_cpu_module_name(const kn_cpu_module *m);
+/* cpu_module.c: read access for the header writer (kn_cpu_module_name: codegen_cpu.h) */
 int kn_cpu_module_batch(const kn_cpu_module *m);
 const kn_cg_table *kn_cpu_module_persist(const kn_cpu_module *m);
 int kn_cpu_module_n_entries(const kn_cpu_module *m);

@@ -108,12 +108,12 @@ static void lower_window(kn_cg *cg, const kn_node *n, const char *kern, kn_shape
   kn_cg_call(cg, kern, ids, k, c, 13, (int64_t)c[12]);
 }
 
-/* Unary elementwise kernels over numel (relu, sigmoid and their grads). */
+/* Unary elementwise kernels over numel (the ops of eltwise.def and their grads). */
 static void lower_eltwise(kn_cg *cg, const kn_node *n, const char *kern) {
   int ids[KN_CG_MAXPTR], k = io(n, ids);
   int64_t ne = numel(out_shape(cg, n, 0));
-  double c[2] = {ne, items_for(ne, 1)};
-  kn_cg_call(cg, kern, ids, k, c, 2, (int64_t)c[1]);
+  double c[3] = {ne, items_for(ne, 1), kn_ew_param(n)};
+  kn_cg_call(cg, kern, ids, k, c, 3, (int64_t)c[1]);
 }
 
 static void lower_binary(kn_cg *cg, const kn_node *n, int op) {
@@ -171,18 +171,15 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
     kn_cg_call(cg, kname, ids, k, c, 7, (int64_t)c[6]);
     return;
   }
-  case KN_OP_RELU:
-    lower_eltwise(cg, n, "kn_k_relu");
+#define KN_EW_LOWER(ID, nm, S, AT, V, F, G)        \
+  case KN_OP_##ID:                              \
+    lower_eltwise(cg, n, "kn_k_" #nm);          \
+    return;                                     \
+  case KN_OP_##ID##_GRAD:                       \
+    lower_eltwise(cg, n, "kn_k_" #nm "_grad");  \
     return;
-  case KN_OP_SIGMOID:
-    lower_eltwise(cg, n, "kn_k_sigmoid");
-    return;
-  case KN_OP_RELU_GRAD:
-    lower_eltwise(cg, n, "kn_k_relu_grad");
-    return;
-  case KN_OP_SIGMOID_GRAD:
-    lower_eltwise(cg, n, "kn_k_sigmoid_grad");
-    return;
+    KN_ELTWISE_OPS(KN_EW_LOWER)
+#undef KN_EW_LOWER
   case KN_OP_MAXPOOL2D:
     lower_window(cg, n, "kn_k_pool2d", x, y);
     return;
@@ -288,6 +285,13 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
     kn_cg_call(cg, n->op == KN_OP_LOG_SOFTMAX ? "kn_k_log_softmax" : "kn_k_log_softmax_grad", ids, k, c, 3,
                (int64_t)c[2]);
     return;
+  case KN_OP_SOFTMAX:
+  case KN_OP_SOFTMAX_GRAD: {
+    int64_t inner = x.rank == 4 ? x.d[2] * x.d[3] : 1;
+    c[0] = x.d[0], c[1] = x.d[1], c[2] = inner, c[3] = items_for(x.d[0] * inner, x.d[1]);
+    kn_cg_call(cg, n->op == KN_OP_SOFTMAX ? "kn_k_softmax" : "kn_k_softmax_grad", ids, k, c, 4, (int64_t)c[3]);
+    return;
+  }
   case KN_OP_NLL_LOSS:
     c[0] = x.d[0], c[1] = x.d[1];
     kn_cg_call(cg, "kn_k_nll_loss", ids, k, c, 2, 1);
