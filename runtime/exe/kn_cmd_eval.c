@@ -36,7 +36,7 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
   double sum = 0;
   int64_t seen = 0, correct = 0;
   kn_progress pr;
-  if (progress) kn_progress_init(&pr, stderr, "eval", ld->cfg.data->n, KN_PROGRESS_AUTO);
+  if (progress) kn_progress_init(&pr, stderr, "eval", ld->n_order, KN_PROGRESS_AUTO); /* this rank's images */
   const kn_batch *b;
   while ((b = kn_loader_next(ld))) {
     memcpy(x, b->x, sizeof(float) * img * (size_t)b->n);
@@ -59,7 +59,7 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
 
 int kn_cmd_eval(int argc, char **argv) {
   const char *data = NULL, *weights = NULL;
-  int limit = 0, threads = 0;
+  int limit = KN_OPT_UNSET, threads = KN_OPT_UNSET;
   bool quiet = false;
   const kn_opt opts[] = {
       {"data", KN_OPT_STR, &data, "DIR", "CIFAR-10 binary directory (test_batch.bin); default: the synthetic test set"},
@@ -71,6 +71,8 @@ int kn_cmd_eval(int argc, char **argv) {
   int rc = kn_opts_parse("eval", "[options]  (accuracy, per-class accuracy, confusion matrix on the test split)", opts,
                          (int)(sizeof opts / sizeof opts[0]), argc, argv, NULL, 0, NULL);
   if (rc >= 0) return rc;
+  const kn_int_range ranges[] = {{"limit", &limit, 1, INT_MAX, 0}, {"threads", &threads, 1, 1024, 0}};
+  if ((rc = kn_opts_check_ints("eval", ranges, 2)) >= 0) return rc;
   kn_threads_apply(threads);
   kn_error err = {{0}};
   kn_session s;
