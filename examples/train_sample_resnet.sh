@@ -33,5 +33,7 @@ else
   echo "== CIFAR-10 not found (set KILN_DATA to a cifar-10-batches-bin directory): using the synthetic set"
   args=()
 fi
-${LAUNCH:-} "$out/sample_resnet" train "${args[@]}" --epochs "$epochs" --lr 0.05 --schedule cosine --eval-every 1 --out "$out"
+# --force: a rerun of this script starts the run in $out over (train refuses to overwrite a run
+# without it)
+${LAUNCH:-} "$out/sample_resnet" train "${args[@]}" --epochs "$epochs" --lr 0.05 --schedule cosine --eval-every 1 --out "$out" --force
 echo "== next: $out/sample_resnet predict IMAGE.png --weights $out/best.safetensors"

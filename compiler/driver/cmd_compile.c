@@ -107,7 +107,7 @@ static char *header_path(const char *obj) {
 /* --target=cuda --emit=exe: the GPU model object (same descriptor as the CPU build, PTX per
  * entry) linked with the same runtime, train config and weights (docs/gpu.md). */
 static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_entry *entries, int ne, const char *out,
-                            const char *weights, bool stats, kn_diag *d) {
+                            const char *weights, bool stats, const kn_ptx_options *go, kn_diag *d) {
   const char *rt = kn_ptx_runtime_lib();
   if (!rt) {
     kn_diag_error(d, (kn_loc){0}, "build kiln's runtime (target kilnrt_cuda) or set KILN_RUNTIME_DIR",
@@ -119,7 +119,7 @@ static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_ent
   char *base = kn_fmt("%s.kiln%d", out, (int)getpid());
   kn_ptx_model_stats st;
   const char *name = s->model_name ? s->model_name : "model";
-  bool ok = kn_ptx_model_sources(name, pe, ne, base, &st, d);
+  bool ok = kn_ptx_model_sources(name, pe, ne, base, go, &st, d);
   if (ok && stats) {
     fprintf(stderr, "kiln: model '%s' for CUDA sm_80 (PTX 7.5)\n  persist region      %12lld bytes\n", name,
             (long long)st.persist_size);
@@ -146,6 +146,8 @@ int kn_cmd_compile(int argc, char **argv) {
   kn_timer t_all = kn_timer_start();
   kn_cpu_options co;
   kn_cpu_options_defaults(&co);
+  kn_ptx_options gpu; /* --target=cuda */
+  kn_ptx_options_default(&gpu);
   co.cache = true;
   kn_spec_options so = {0};
   kn_pipeline_options po; /* graph passes (compiler/passes/pipeline.h) */
@@ -174,7 +176,7 @@ int kn_cmd_compile(int argc, char **argv) {
         fprintf(stderr, "kiln compile: unknown --gpu-math '%s' (use tf32, bf16 or fp32)\n", a + 11);
         return KN_EXIT_USAGE;
       }
-      kn_ptx_set_default_math(m);
+      gpu.math = m;
     }
     else if (!strncmp(a, "--cpu-math=", 11)) {
       if (!kn_cpu_parse_math(a + 11, &co.cpu_math)) {
@@ -307,9 +309,9 @@ int kn_cmd_compile(int argc, char **argv) {
   char *outp = out ? bundle_output(out, emit) : default_output(file, emit);
   kn_cpu_module *m = NULL, *ms[KN_MAX_CPU_TARGETS] = {0}; /* m = ms[0]; more with --cpu=A,B */
   if (rc == KN_EXIT_OK && !strcmp(target, "cuda") && !strcmp(emit, "exe")) /* GPU executable (codegen/ptx) */
-    rc = compile_cuda_exe(s, file, entries, ne, outp, weights, stats, &d);
+    rc = compile_cuda_exe(s, file, entries, ne, outp, weights, stats, &gpu, &d);
   else if (rc == KN_EXIT_OK && !strcmp(target, "cuda")) /* PTX module (codegen/ptx) */
-    rc = kn_ptx_cmd_compile(train ? train : infer, emit, outp, &d);
+    rc = kn_ptx_cmd_compile(train ? train : infer, emit, outp, &gpu, &d);
   else if (rc == KN_EXIT_OK) {
     for (int k = 0; k < (n_cpus ? n_cpus : 1) && rc == KN_EXIT_OK; k++) { /* one code path per --cpu target */
       co.cpu = n_cpus ? cpus[k] : NULL;

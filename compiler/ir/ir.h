@@ -88,7 +88,11 @@ typedef struct kn_shape {
 kn_shape kn_shape1(int64_t a);
 kn_shape kn_shape2(int64_t a, int64_t b);
 kn_shape kn_shape4(int64_t n, int64_t c, int64_t h, int64_t w);
+/* Element count; saturates at INT64_MAX instead of overflowing. */
 int64_t kn_shape_numel(kn_shape s);
+/* The tensor-size limit shape inference enforces on every value (2^32 elements, 16 GiB of fp32),
+ * so that byte sizes and arena offsets (sums of at most millions of values) fit in int64. */
+#define KN_MAX_TENSOR_ELEMS (INT64_C(1) << 32)
 bool kn_shape_eq(kn_shape a, kn_shape b);
 /* Writes "[8, 64, 56, 56]" into buf (>= 64 bytes); returns buf. */
 char *kn_shape_str(kn_shape s, char *buf);

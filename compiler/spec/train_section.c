@@ -1,7 +1,9 @@
 /* train_section.c — the `train:` section: optimizer, schedule, loop, data pipeline and frozen
  * scopes, validated into a kn_train_config (compiler/ir/train.h). docs/spec.md lists every key. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "spec_internal.h"
 #include "util.h"
@@ -103,7 +105,7 @@ static bool schedule(kn_sp *c, kn_sp_node v, kn_train_config *t) {
     bool ok = true;
     if (!strcmp(key, "step_size")) ok = kn_sp_get_int(x, key, 1, 100000, &iv, c->d) && ((t->step_size = (int)iv), 1);
     else if (!strcmp(key, "warmup_epochs"))
-      ok = kn_sp_get_int(x, key, 0, 100000, &iv, c->d) && ((t->warmup_epochs = (int)iv), 1);
+      ok = kn_sp_get_int(x, key, 0, 100000, &iv, c->d) && ((t->warmup_epochs = (int)iv), (c->warmup_loc = kn_sp_loc(x)), 1);
     else if (!strcmp(key, "gamma")) ok = kn_sp_get_float(x, key, 1e-12, 1, &t->gamma, c->d);
     else if (!strcmp(key, "min_lr")) ok = kn_sp_get_float(x, key, 0, 100, &t->min_lr, c->d);
     if (!ok) return false;
@@ -264,6 +266,14 @@ static bool train_key(kn_sp *c, const char *key, kn_sp_node x, kn_train_config *
     if (!kn_sp_get_string(x, key, &s, c->d)) return false;
     const char *from = x.file->path, *slash = strrchr(from, '/');
     char *p = s[0] == '/' || !slash ? kn_xstrdup(s) : kn_fmt("%.*s/%s", (int)(slash - from), from, s);
+    struct stat st;
+    bool found = stat(p, &st) == 0;
+    if (!found || !S_ISREG(st.st_mode)) {
+      kn_diag_error(c->d, kn_sp_loc(x), "it names a .safetensors file, relative to the spec",
+                    "cannot read %s file '%s': %s", key, p, found ? "it is not a regular file" : strerror(errno));
+      free(p);
+      return false;
+    }
     *(!strcmp(key, "weights") ? &t->weights : &t->init_from) = kn_sp_keep(c, p);
     free(p);
     return true;
@@ -277,6 +287,13 @@ bool kn_sp_parse_train(kn_sp *c, const kn_sp_node *maps, int n, kn_train_config 
     if (!kn_sp_check_map(maps[m], "train", train_keys, c->d)) return false;
     for (int i = 0; i < kn_sp_map_len(maps[m]); i++)
       if (!train_key(c, kn_sp_str(kn_sp_map_key(maps[m], i)), kn_sp_map_val(maps[m], i), t)) return false;
+  }
+  if (t->warmup_epochs > t->epochs) {
+    char hint[96];
+    snprintf(hint, sizeof hint, "warmup_epochs may be at most epochs (%d)", t->epochs);
+    kn_diag_error(c->d, c->warmup_loc, hint, "'warmup_epochs' = %d is longer than the training (%d epochs)",
+                  t->warmup_epochs, t->epochs);
+    return false;
   }
   return true;
 }

@@ -1,18 +1,15 @@
-/* kn_cmd_common.c — what the train, eval and predict commands share: the option parser, data
- * set opening and initial-weight loading (see kn_commands.h). */
+/* kn_cmd_common.c — what the train, eval and predict commands share: the option parser and
+ * initial-weight loading (see kn_commands.h; data set opening is in kn_data_open.c). */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kn_cifar.h"
 #include "kn_commands.h"
-#include "kn_synth.h"
 #include "kn_traincfg.h"
-
-#define KN_SYNTH_TRAIN_N 5000
-#define KN_SYNTH_TEST_N 1000
-#define KN_SYNTH_DATA_SEED 20240601u /* the synthetic set is the same for every --seed */
 
 static void print_help(FILE *f, const char *cmd, const char *usage, const kn_opt *opts, int n) {
   fprintf(f, "usage: %s %s\n\noptions:\n", cmd, usage);
@@ -30,21 +27,40 @@ static bool set_value(const kn_opt *o, const char *v, const char *cmd) {
   switch (o->kind) {
   case KN_OPT_INT: {
     long x = strtol(v, &end, 10);
-    if (errno || end == v || *end) break;
+    if (errno || end == v || *end || x <= INT_MIN || x > INT_MAX) break; /* INT_MIN is KN_OPT_UNSET */
     *(int *)o->dst = (int)x;
     return true;
   }
   case KN_OPT_DOUBLE: {
     double x = strtod(v, &end);
-    if (errno || end == v || *end) break;
+    if (errno || end == v || *end || !isfinite(x)) break;
     *(double *)o->dst = x;
     return true;
   }
   case KN_OPT_STR: *(const char **)o->dst = v; return true;
   case KN_OPT_FLAG: break;
   }
-  fprintf(stderr, "%s: --%s wants %s, not '%s'\n", cmd, o->name, o->kind == KN_OPT_INT ? "an integer" : "a number", v);
+  fprintf(stderr, "%s: --%s wants %s, not '%s'\n", cmd, o->name, o->kind == KN_OPT_INT ? "an integer" : "a finite number", v);
   return false;
+}
+
+int kn_opts_check_ints(const char *cmd, const kn_int_range *r, int n) {
+  for (int i = 0; i < n; i++) {
+    if (*r[i].v == KN_OPT_UNSET) {
+      *r[i].v = r[i].unset;
+    } else if (*r[i].v < r[i].lo || *r[i].v > r[i].hi) {
+      fprintf(stderr, "%s: --%s %d is out of range (allowed range is %d to %d)\n", cmd, r[i].name, *r[i].v, r[i].lo,
+              r[i].hi);
+      return 2;
+    }
+  }
+  return -1;
+}
+
+int kn_opts_check_double(const char *cmd, const char *name, double v, double lo_open, double hi) {
+  if (isnan(v) || (v > lo_open && v <= hi)) return -1;
+  fprintf(stderr, "%s: --%s %g is out of range (allowed range is above %g up to %g)\n", cmd, name, v, lo_open, hi);
+  return 2;
 }
 
 int kn_opts_parse(const char *cmd, const char *usage, const kn_opt *opts, int n_opts, int argc, char **argv,
@@ -89,24 +105,6 @@ int kn_opts_parse(const char *cmd, const char *usage, const kn_opt *opts, int n_
     if (!set_value(o, v, cmd)) return 2;
   }
   return -1;
-}
-
-bool kn_data_open(kn_dataset *ds, const char *dir, bool train, int limit, const kn_session *s, kn_error *err) {
-  if (dir) {
-    if (!kn_cifar_load(ds, dir, train ? KN_CIFAR_TRAIN : KN_CIFAR_TEST, err)) return false;
-  } else {
-    int h = s->in_h <= 64 ? s->in_h : 32, w = s->in_w <= 64 ? s->in_w : 32;
-    if (!kn_synth_init(ds, train ? KN_SYNTH_TRAIN_N : KN_SYNTH_TEST_N, h, w, 3, KN_SYNTH_DATA_SEED,
-                       train ? KN_SYNTH_TRAIN : KN_SYNTH_TEST, err))
-      return false;
-  }
-  if (limit > 0 && limit < ds->n) kn_dataset_truncate(ds, limit);
-  if (ds->num_classes > s->classes) {
-    int k = ds->num_classes;
-    kn_dataset_free(ds);
-    return kn_error_set(err, "the data set has %d classes but the model outputs %d", k, s->classes);
-  }
-  return true;
 }
 
 void kn_class_names_default(char (*names)[KN_DATASET_NAME_LEN], int k) {

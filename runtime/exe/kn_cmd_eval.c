@@ -36,7 +36,7 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
   double sum = 0;
   int64_t seen = 0, correct = 0;
   kn_progress pr;
-  if (progress) kn_progress_init(&pr, stderr, "eval", ld->cfg.data->n, KN_PROGRESS_AUTO);
+  if (progress) kn_progress_init(&pr, stderr, "eval", ld->n_order, KN_PROGRESS_AUTO); /* this rank's images */
   const kn_batch *b;
   while ((b = kn_loader_next(ld))) {
     memcpy(x, b->x, sizeof(float) * img * (size_t)b->n);
@@ -59,10 +59,12 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
 
 int kn_cmd_eval(int argc, char **argv) {
   const char *data = NULL, *weights = NULL;
-  int limit = 0, threads = 0;
+  int limit = KN_OPT_UNSET, threads = KN_OPT_UNSET;
+  double val_split = NAN;
   bool quiet = false;
   const kn_opt opts[] = {
-      {"data", KN_OPT_STR, &data, "DIR", "CIFAR-10 binary directory (test_batch.bin); default: the synthetic test set"},
+      {"data", KN_OPT_STR, &data, "DIR", "CIFAR-10 binary directory (test_batch.bin) or image folder (DIR/<class>/*.png|jpg, or DIR/val/<class>/...); default: the synthetic test set"},
+      {"val-split", KN_OPT_DOUBLE, &val_split, "F", "image folder without train/ and val/: the last F of each class is the test split (default 0.2)"},
       {"weights", KN_OPT_STR, &weights, "FILE", "weights or checkpoint (safetensors); default: embedded or spec weights"},
       {"limit", KN_OPT_INT, &limit, "N", "evaluate only the first N images"},
       {"threads", KN_OPT_INT, &threads, "N", "threads for the model and the data pipeline"},
@@ -71,6 +73,10 @@ int kn_cmd_eval(int argc, char **argv) {
   int rc = kn_opts_parse("eval", "[options]  (accuracy, per-class accuracy, confusion matrix on the test split)", opts,
                          (int)(sizeof opts / sizeof opts[0]), argc, argv, NULL, 0, NULL);
   if (rc >= 0) return rc;
+  const kn_int_range ranges[] = {{"limit", &limit, 1, INT_MAX, 0}, {"threads", &threads, 1, 1024, 0}};
+  if ((rc = kn_opts_check_ints("eval", ranges, 2)) >= 0) return rc;
+  if ((rc = kn_opts_check_double("eval", "val-split", val_split, 0, 0.9)) >= 0) return rc;
+  if (!isnan(val_split)) kn_data_set_val_split(val_split);
   kn_threads_apply(threads);
   kn_error err = {{0}};
   kn_session s;

@@ -369,8 +369,11 @@ int main(int argc, char **argv) {
         if (!rc && commands[i].fn != cmd_info && !help) rc = kn_cpu_math_setup(); /* AMX permission */
         return rc ? rc : commands[i].fn(argc - 1, argv + 1);
       }
-  FILE *f = argc >= 2 && strcmp(argv[1], "--help") ? stderr : stdout;
+  /* --help is the only way to ask for the usage; no command or an unknown one is an error. */
+  bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+  FILE *f = help ? stdout : stderr;
+  if (argc >= 2 && !help) fprintf(f, "%s: unknown command '%s'\n", argv[0], argv[1]);
   fprintf(f, "usage: %s <command> [options]\nmodel '%s' compiled by kiln\n\ncommands:\n", argv[0], kn_model.name);
   for (int i = 0; i < n; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].doc);
-  return argc >= 2 && f == stderr ? 2 : 0;
+  return help ? 0 : 2;
 }

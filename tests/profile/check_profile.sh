@@ -20,9 +20,10 @@ act=$((2 * 4 * 8 * 8))                  # one [2,4,8,8] tensor: relu, global_avg
 logits=$((2 * 10))
 forward=$((conv + act + act + fc + logits)) # conv, relu, pool, linear, log_softmax
 # training step: the forward ops, nll_loss, nll_loss_grad, log_softmax_grad, linear dx and dW,
-# bias_grad, global_avgpool_grad, relu_grad, conv dW (no dx: the input needs no gradient), three
-# sgd_update (conv.weight 108, fc.weight 40, fc.bias 10 elements)
-train=$((forward + logits + logits + logits + fc + fc + logits + act + act + conv + 108 + 40 + 10))
+# bias_grad, global_avgpool_grad, relu_grad, conv dW (no dx: the input needs no gradient),
+# allreduce_mean of the three gradients (the data-parallel mean, one op per element of each: 108,
+# 40, 10) and three sgd_update (conv.weight 108, fc.weight 40, fc.bias 10 elements)
+train=$((forward + logits + logits + logits + fc + fc + logits + act + act + conv + 2 * (108 + 40 + 10)))
 
 "$kiln" compile -O2 --emit=llvm "$model" -o "$tmp/plain.ll" 2>"$tmp/err"
 check "compile --emit=llvm" $?
