@@ -13,17 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
-venv=${KILN_TORCH_VENV:-bench/.venv}
-if ! "$venv/bin/python3" -c 'import torch, sys; sys.exit(int(torch.__version__.split(".")[0]) < 2)' 2>/dev/null; then
-  [ -n "${KILN_TORCH_VENV:-}" ] && { echo "KILN_TORCH_VENV=$venv has no PyTorch 2.x" >&2; exit 1; }
-  echo "creating $venv with PyTorch 2.x from PyPI (once)" >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --upgrade pip >&2
-  "$venv/bin/pip" install --quiet 'torch>=2' numpy >&2
-fi
+py=$(bench/torch_venv.sh)
 [ -x build/kiln ] || scripts/build.sh build >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cc -O2 -march=native -ffp-contract=fast -pthread bench/fma_peak.c -o "$tmp/fma_peak"
-exec_args=(--python "$venv/bin/python3" --probe "$tmp/fma_peak" --tmp "$tmp")
-"$venv/bin/python3" bench/peer_bench.py "${exec_args[@]}" "$@"
+"$py" bench/peer_bench.py --python "$py" --probe "$tmp/fma_peak" --tmp "$tmp" "$@"
