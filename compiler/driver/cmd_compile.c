@@ -14,7 +14,9 @@
 #include "pipeline.h"
 #include "ship.h"
 #include "spec.h"
+#include "timing.h"
 #include "util.h"
+#include "weights_check.h"
 
 
 static void usage(FILE *f) {
@@ -26,7 +28,8 @@ static void usage(FILE *f) {
         "  --emit=KIND        exe (default), obj (OUT and a header OUT.h describing the ABI),\n"
         "                     asm, llvm (textual IR), or bundle (OUT.o + OUT.h: the classifier as\n"
         "                     one object with a C API, see examples/bundle)\n"
-        "  --weights FILE     embed trained weights (safetensors) in the executable or bundle\n"
+        "  --weights FILE     embed trained weights (safetensors) in the executable or bundle;\n"
+        "                     checked first: names, shapes and dtypes must fit the model\n"
         "  -O0 .. -O3         optimisation level (default -O3)\n"
         "  --cpu=NAME         target CPU (default: this machine's), e.g. skylake-avx512, x86-64-v3\n"
         "  --features=LIST    target features, e.g. +avx2,+fma (default: the CPU's)\n"
@@ -43,6 +46,15 @@ static void usage(FILE *f) {
         "                     and variance), all (also batchnorm2d_grad's sums in the grad-input\n"
         "                     conv's epilogue); see docs/fusion.md\n"
         "  --stats            print memory-plan and code statistics\n"
+        "  --profile          timers around every kernel call (CPU): the executable's\n"
+        "                     `bench ENTRY --profile[=csv FILE]` prints time, FLOPs and bytes per\n"
+        "                     kernel (docs/fusion.md); without it the code holds no timer\n"
+        "  --time-report      print the time of each phase (wall and CPU seconds) to stderr\n"
+        "  -jN, --jobs=N      threads optimising and emitting kernels (default: one per CPU;\n"
+        "                     the code is the same for any N)\n"
+        "  --no-cache         neither use nor fill the kernel object cache ($XDG_CACHE_HOME/kiln\n"
+        "                     or ~/.cache/kiln; see 'kiln cache --help')\n"
+        "  -v, --verbose      progress lines on stderr even when it is not a terminal\n"
         "  --batch N          batch size (overrides train.batch_size)\n"
         "  --input HxW        input height and width (overrides train.input_size)\n"
         "  -h, --help         show this help\n\n"
@@ -59,6 +71,14 @@ static char *default_output(const char *file, const char *emit) {
   else if (n > 4 && !strcmp(base + n - 4, ".yml")) n -= 4;
   const char *ext = !strcmp(emit, "obj") || !strcmp(emit, "bundle") ? ".o" : !strcmp(emit, "asm") ? ".s" : !strcmp(emit, "llvm") ? ".ll" : "";
   return kn_fmt("%.*s%s", (int)n, base, ext);
+}
+
+/* --emit=bundle -o NAME writes NAME.o and NAME.h (as README and docs/training.md say); a NAME
+ * ending in .o is kept. */
+static char *bundle_output(const char *out, const char *emit) {
+  size_t n = strlen(out);
+  if (strcmp(emit, "bundle") || (n > 2 && !strcmp(out + n - 2, ".o"))) return kn_xstrdup(out);
+  return kn_fmt("%s.o", out);
 }
 
 static char *header_path(const char *obj) {
@@ -105,9 +125,11 @@ static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_ent
 
 int kn_cmd_compile(int argc, char **argv) {
   const char *file = NULL, *out = NULL, *emit = "exe", *weights = NULL, *which = "both", *target = "cpu";
-  bool stats = false;
+  bool stats = false, time_report = false, verbose = false;
+  kn_timer t_all = kn_timer_start();
   kn_cpu_options co;
   kn_cpu_options_defaults(&co);
+  co.cache = true;
   kn_spec_options so = {0};
   kn_pipeline_options po; /* graph passes (compiler/passes/pipeline.h) */
   kn_pipeline_options_init(&po);
@@ -148,6 +170,20 @@ int kn_cmd_compile(int argc, char **argv) {
       }
     }
     else if (!strcmp(a, "--stats")) stats = po.stats = true;
+    else if (!strcmp(a, "--profile")) co.profile = true;
+    else if (!strcmp(a, "--time-report")) time_report = true;
+    else if (!strcmp(a, "--no-cache")) co.cache = false;
+    else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = true;
+    else if ((!strcmp(a, "-j") && i + 1 < argc) || (!strncmp(a, "-j", 2) && a[2]) || !strncmp(a, "--jobs=", 7)) {
+      const char *v = a[1] == '-' ? a + 7 : a[2] ? a + 2 : argv[++i];
+      char *end;
+      long n = strtol(v, &end, 10);
+      if (end == v || *end || n < 1 || n > 64) {
+        fprintf(stderr, "kiln compile: -j wants a thread count from 1 to 64, not '%s'\n", v);
+        return KN_EXIT_USAGE;
+      }
+      co.threads = (int)n;
+    }
     else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) co.opt_level = po.opt_level = a[2] - '0';
     else if (kn_pipeline_parse_arg(&po, a, &pd)) continue;
     else if ((r = kn_cli_spec_option("compile", argc, argv, &i, &so)) != 0) {
@@ -168,27 +204,57 @@ int kn_cmd_compile(int argc, char **argv) {
     fprintf(stderr, "kiln compile: unknown --entry '%s' (use both, forward or train)\n", which);
     return KN_EXIT_USAGE;
   }
+  if (co.profile && !strcmp(emit, "bundle")) {
+    fprintf(stderr, "kiln compile: --profile needs the executable's runtime (use --emit=exe or obj)\n");
+    return KN_EXIT_USAGE;
+  }
+  if (co.profile && !strcmp(target, "cuda")) {
+    fprintf(stderr, "kiln compile: --profile is CPU-only so far (no CUDA events yet)\n");
+    return KN_EXIT_USAGE;
+  }
   if (!kn_cli_args_ok(&pd, file, usage)) return KN_EXIT_USAGE;
+  kn_timing_reset();
+  kn_progress_init(verbose);
+  kn_timer t = kn_timer_start();
   kn_spec *s = kn_cli_load_spec(file, &so);
+  kn_timing_add("spec", t);
   if (!s) return KN_EXIT_USER;
   kn_diag d;
   kn_diag_init(&d);
+  if (weights && !kn_weights_check(s->graph, weights, &d)) { /* before minutes of building */
+    kn_diag_print(&d, stderr);
+    kn_diag_free(&d);
+    kn_spec_dispose(s);
+    return KN_EXIT_USER;
+  }
+  bool classifier = !strcmp(emit, "bundle") || (!strcmp(emit, "exe") && !strcmp(which, "forward"));
+  if (classifier && !weights && !s->train.weights)
+    kn_diag_warning(&d, (kn_loc){0}, "give --weights FILE (e.g. a run's best.safetensors)",
+                    "%s has no trained weights: it will classify with random ones",
+                    !strcmp(emit, "bundle") ? "the bundle" : "the inference-only executable");
   kn_cpu_entry entries[2];
   int ne = 0;
   kn_graph *infer = NULL, *train = NULL;
   int rc = KN_EXIT_OK;
   if (strcmp(which, "train")) {
+    t = kn_timer_start();
     infer = kn_graph_inference_clone(s->graph);
     if (!kn_pipeline_run(infer, &po, KN_PIPELINE_INFER, stderr, &d)) rc = KN_EXIT_INTERNAL;
     entries[ne++] = (kn_cpu_entry){"forward", infer};
+    kn_timing_add("graph passes (forward)", t);
   }
   if (strcmp(which, "forward")) {
+    t = kn_timer_start();
     train = kn_graph_clone(s->graph);
-    if (!kn_autodiff(train, &s->train, NULL, &d)) rc = KN_EXIT_USER;
+    bool ad = kn_autodiff(train, &s->train, NULL, &d);
+    kn_timing_add("autodiff", t);
+    t = kn_timer_start();
+    if (!ad) rc = KN_EXIT_USER;
     else if (!kn_pipeline_run(train, &po, KN_PIPELINE_TRAIN, stderr, &d)) rc = KN_EXIT_INTERNAL;
     else entries[ne++] = (kn_cpu_entry){"train_step", train};
+    kn_timing_add("graph passes (train_step)", t);
   }
-  char *outp = out ? kn_xstrdup(out) : default_output(file, emit);
+  char *outp = out ? bundle_output(out, emit) : default_output(file, emit);
   kn_cpu_module *m = NULL;
   if (rc == KN_EXIT_OK && !strcmp(target, "cuda") && !strcmp(emit, "exe")) /* GPU executable (codegen/ptx) */
     rc = compile_cuda_exe(s, file, entries, ne, outp, weights, stats, &d);
@@ -217,6 +283,11 @@ int kn_cmd_compile(int argc, char **argv) {
   }
   kn_diag_print(&d, stderr);
   kn_diag_free(&d);
+  if (time_report) {
+    kn_timing_print(stderr);
+    kn_timer now = kn_timer_start();
+    fprintf(stderr, "  (whole command so far: %.3f s wall, %.3f s CPU)\n", now.wall - t_all.wall, now.cpu - t_all.cpu);
+  }
   kn_cpu_module_dispose(m);
   kn_graph_dispose(infer);
   kn_graph_dispose(train);

@@ -16,6 +16,7 @@
 #include "codegen_cpu.h"
 #include "diag.h"
 #include "ship.h"
+#include "timing.h"
 #include "util.h"
 
 static kn_loc noloc;
@@ -64,13 +65,15 @@ char *kn_ship_train_text(const kn_train_config *t, const char *spec_path) {
       t->input_size[0], t->input_size[1], t->num_classes);
   for (int i = 0; i < t->n_train_aug; i++) put_aug(&b, "train_aug", &t->train_aug[i]);
   for (int i = 0; i < t->n_test_aug; i++) put_aug(&b, "test_aug", &t->test_aug[i]);
-  if (t->weights) {
+  const char *paths[2] = {t->weights, t->init_from}, *keys[2] = {"weights", "init_from"};
+  for (int k = 0; k < 2; k++) {
+    if (!paths[k]) continue;
     /* Relative to the spec's directory, made absolute so the executable finds it from anywhere. */
     const char *slash = strrchr(spec_path, '/');
-    char *rel = t->weights[0] == '/' || !slash ? kn_xstrdup(t->weights)
-                                               : kn_fmt("%.*s/%s", (int)(slash - spec_path), spec_path, t->weights);
+    char *rel = paths[k][0] == '/' || !slash ? kn_xstrdup(paths[k])
+                                             : kn_fmt("%.*s/%s", (int)(slash - spec_path), spec_path, paths[k]);
     char *abs = realpath(rel, NULL);
-    put(&b, "weights %s\n", abs ? abs : rel);
+    put(&b, "%s %s\n", keys[k], abs ? abs : rel);
     free(abs);
     free(rel);
   }
@@ -171,7 +174,10 @@ bool kn_ship_cuda_exe(const char *base, const char *rt_lib, const char *out, con
 
 bool kn_ship_exe(kn_cpu_module *m, const char *out, const char *train_text, const char *weights, kn_diag *d) {
   char *model = kn_fmt("%s.kiln%d.o", out, (int)getpid());
-  bool ok = kn_cpu_emit(m, KN_EMIT_OBJ, model, d) && kn_ship_exe_object(model, out, train_text, weights, d);
+  bool ok = kn_cpu_emit(m, KN_EMIT_OBJ, model, d);
+  kn_timer t = kn_timer_start();
+  ok = ok && kn_ship_exe_object(model, out, train_text, weights, d);
+  kn_timing_add("link executable (cc)", t);
   unlink(model);
   free(model);
   return ok;

@@ -1,7 +1,9 @@
 /* print.c — the text and Graphviz DOT printers of a graph (kiln dump). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir.h"
+#include "util.h"
 
 static void print_attrs(const kn_node *n, FILE *f) {
   bool first = true;
@@ -81,8 +83,35 @@ static void dot_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* Kernel groups (kn_node.kernel, compiler/passes/kernel_groups.h): *last[i] whether live node i
+ * ends its kernel (a node alone always does); returns the kernels' emission index per node, the
+ * order kn_kernels_build and the CPU backend's kn_kern<i>_<op> functions use (by last node). */
+static int *dot_kernel_index(const kn_graph *g, bool **last) {
+  int maxk = 0;
+  for (int i = 0; i < g->n_nodes; i++) maxk = g->nodes[i].kernel > maxk ? g->nodes[i].kernel : maxk;
+  int *glast = kn_xmalloc((size_t)(maxk + 1) * sizeof *glast), *idx = kn_xmalloc((size_t)(g->n_nodes + 1) * sizeof *idx);
+  *last = kn_xcalloc((size_t)(g->n_nodes + 1), sizeof **last);
+  for (int k = 0; k <= maxk; k++) glast[k] = -1;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].dead && g->nodes[i].kernel > 0) glast[g->nodes[i].kernel] = i;
+  int n = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const kn_node *nd = &g->nodes[i];
+    if (nd->dead) continue;
+    (*last)[i] = nd->kernel <= 0 || glast[nd->kernel] == i;
+    if ((*last)[i]) idx[i] = n++;
+  }
+  for (int i = 0; i < g->n_nodes; i++) /* members take their kernel's index */
+    if (!g->nodes[i].dead && g->nodes[i].kernel > 0) idx[i] = idx[glast[g->nodes[i].kernel]];
+  free(glast);
+  return idx;
+}
+
 void kn_graph_print_dot(const kn_graph *g, FILE *f) {
   char buf[64];
+  bool *last;
+  int *kidx = dot_kernel_index(g, &last);
+  int open_group = 0;
   fputs("digraph ", f);
   dot_str(f, g->name);
   fputs(" {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n", f);
@@ -98,6 +127,17 @@ void kn_graph_print_dot(const kn_graph *g, FILE *f) {
   for (int i = 0; i < g->n_nodes; i++) {
     const kn_node *n = &g->nodes[i];
     if (n->dead) continue;
+    if (n->kernel > 0 && n->kernel != open_group) { /* a kernel group: one cluster, named like its function */
+      open_group = n->kernel;
+      fprintf(f, "  subgraph cluster_k%d {\n    style=\"rounded,dashed\"; color=\"#3070b0\"; fontsize=10; label=\"kn_kern%d_%s (",
+              n->kernel, kidx[i], kn_op_table[n->op].name);
+      for (int j = i, first = 1; j < g->n_nodes; j++) {
+        if (g->nodes[j].dead || g->nodes[j].kernel != n->kernel) continue;
+        fprintf(f, "%s%s", first ? "" : "+", kn_op_table[g->nodes[j].op].name);
+        first = 0;
+      }
+      fputs(")\";\n", f);
+    }
     char lbl[512];
     snprintf(lbl, sizeof lbl, "%s\\n%s%s%s", n->name, kn_op_table[n->op].name, n->n_out ? " " : "",
              n->n_out ? kn_shape_str(g->vals[n->out[0]].shape, buf) : "");
@@ -113,6 +153,12 @@ void kn_graph_print_dot(const kn_graph *g, FILE *f) {
       if (v->producer >= 0) fprintf(f, "  n%d -> n%d;\n", v->producer, i);
       else fprintf(f, "  v%d -> n%d;\n", v->id, i);
     }
+    if (n->kernel > 0 && last[i]) {
+      fputs("  }\n", f);
+      open_group = 0;
+    }
   }
   fputs("}\n", f);
+  free(kidx);
+  free(last);
 }

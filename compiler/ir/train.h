@@ -67,6 +67,8 @@ typedef struct kn_train_config {
   int n_unfreeze;
   kn_bn_frozen_mode bn_frozen;         /* BatchNorm inside a frozen scope; default batch (PyTorch) */
   const char *weights;                 /* initial weights (safetensors), NULL for random init */
+  const char *init_from;               /* a foreign checkpoint loaded where names and shapes match
+                                          (runtime/exe/kn_init_from.h), NULL for none */
   const char *loss;                    /* "nll" */
 } kn_train_config;
 

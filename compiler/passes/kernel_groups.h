@@ -77,6 +77,13 @@ bool kn_kernels_materialised(const kn_graph *g, int v);
  * Parameters, state and constants are not activations and are not counted. */
 int64_t kn_kernels_traffic_bytes(const kn_graph *g);
 
+/* FLOPs of one node (2 per multiply-add for conv2d/linear and their gradients, one per element
+ * of the largest operand otherwise) and, per kernel of kl, FLOPs and bytes moved (distinct values
+ * read from outside, parameters included, plus materialised outputs and update writes); flops and
+ * bytes have kl->n entries. The model is in kernel_cost.c. */
+int64_t kn_node_flops(const kn_graph *g, const kn_node *n);
+void kn_kernels_cost(const kn_graph *g, const kn_kernel_list *kl, int64_t *flops, int64_t *bytes);
+
 /* "kernel 12 (conv2d+batchnorm2d+relu): layer1.0.conv1, layer1.0.bn1, layer1.0.relu" per
  * multi-node kernel, then a summary line with the counts. */
 void kn_kernels_print(const kn_graph *g, FILE *f);

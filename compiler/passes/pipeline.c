@@ -8,6 +8,7 @@
 
 #include "kernel_groups.h"
 #include "memplan.h"
+#include "pass_plugin.h"
 #include "util.h"
 
 enum { ONCE = 0, FIXED = 1, INFER = KN_PIPELINE_INFER, TRAIN = KN_PIPELINE_TRAIN, BOTH = 3 };
@@ -32,7 +33,13 @@ void kn_pipeline_options_init(kn_pipeline_options *o) {
 int kn_pass_lookup(const char *name) {
   for (int i = 0; i < KN_PASS_COUNT; i++)
     if (!strcmp(pass_names[i], name)) return i;
+  for (int i = 0; i < kn_plugin_pass_count(); i++)
+    if (!strcmp(kn_plugin_pass_info(i)->name, name)) return KN_PASS_COUNT + i;
   return -1;
+}
+
+const kn_pass_info *kn_pass_get(int id) {
+  return id < KN_PASS_COUNT ? &kn_pass_table[id] : kn_plugin_pass_info(id - KN_PASS_COUNT);
 }
 
 /* Parses "a,b,c" into ids; every unknown name is an error with a suggestion. */
@@ -43,8 +50,12 @@ static bool parse_list(const char *flag, const char *list, int *ids, int *n, int
   for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
     int id = kn_pass_lookup(t);
     if (id < 0) {
-      const char *s = kn_diag_suggest(t, pass_names, KN_PASS_COUNT);
-      char *hint = s ? kn_fmt("did you mean '%s'?", s) : kn_xstrdup("see the list of passes in --help");
+      const char *names[KN_PASS_MAX];
+      int nn = 0;
+      for (int k = 0; k < KN_PASS_COUNT + kn_plugin_pass_count(); k++) names[nn++] = kn_pass_get(k)->name;
+      const char *s = kn_diag_suggest(t, names, nn);
+      char *hint = s ? kn_fmt("did you mean '%s'?", s)
+                     : kn_xstrdup("see the list of passes in --help; a plugin's passes need --load-pass=FILE first");
       kn_diag_error(d, (kn_loc){0}, hint, "%s: unknown pass '%s'", flag, t);
       free(hint);
       ok = false;
@@ -90,6 +101,10 @@ bool kn_pipeline_parse_arg(kn_pipeline_options *o, const char *a, kn_diag *d) {
       for (int i = 0; i < n; i++) o->print_after[ids[i]] = true;
     return true;
   }
+  if (!strncmp(a, "--load-pass=", 12)) {
+    kn_plugin_load(a + 12, d);
+    return true;
+  }
   if (!strcmp(a, "--print-after-all")) return o->print_after_all = true;
   if (!strcmp(a, "--verify-each")) return o->verify_each = true;
   if (!strcmp(a, "--stats")) return o->stats = true;
@@ -105,6 +120,8 @@ void kn_pipeline_print_usage(FILE *f) {
         "  --print-after-all     ... after every pass\n"
         "  --verify-each         verify the graph and its kernel groups after every pass\n"
         "  --stats               per pass: nodes, kernels, activation bytes moved, arena size\n"
+        "  --load-pass=FILE      load a pass plugin (include/kiln/pass_plugin.h) before the flags\n"
+        "                        naming its passes; it runs in -O2/-O3 where it asks to\n"
         "passes:",
         f);
   for (int i = 0; i < KN_PASS_COUNT; i++) fprintf(f, " %s", pass_names[i]);
@@ -179,11 +196,12 @@ typedef struct {
 } pass_stat;
 
 static bool run_one(kn_graph *g, int id, const kn_pipeline_options *o, pass_stat *st, bool *changed, kn_diag *d) {
-  const kn_pass_info *p = &kn_pass_table[id];
+  const kn_pass_info *p = kn_pass_get(id);
   if (o->stats && !st->ran) st->before = measure(g, o);
   uint64_t h0 = fingerprint(g);
   clock_t t0 = clock();
-  bool ok = p->fn(g, d);
+  bool plugin = id >= KN_PASS_COUNT;
+  bool ok = plugin ? kn_plugin_run(id - KN_PASS_COUNT, g, d) : p->fn(g, d);
   st->ms += 1000.0 * (double)(clock() - t0) / CLOCKS_PER_SEC;
   st->runs++;
   st->ran = true;
@@ -192,7 +210,7 @@ static bool run_one(kn_graph *g, int id, const kn_pipeline_options *o, pass_stat
     kn_diag_error(d, (kn_loc){0}, NULL, "pass '%s' failed on graph '%s'", p->name, g->name);
     return false;
   }
-  if (o->verify_each) {
+  if (o->verify_each || plugin) { /* a plugin's groups are always checked before codegen sees them */
     if (!kn_graph_verify(g, d) || !kn_kernels_verify(g, d)) {
       kn_diag_error(d, (kn_loc){0}, "this is a bug in the pass; rerun without it (--disable-pass)",
                     "--verify-each: graph '%s' is broken after pass '%s'", g->name, p->name);
@@ -221,7 +239,7 @@ static void print_stats(FILE *f, const kn_graph *g, const int *seq, int n, const
   for (int i = 0; i < n; i++) {
     const pass_stat *s = &st[i];
     if (!s->ran) continue;
-    fprintf(f, "%-13s %4d %6d -> %5d %6d -> %5d", kn_pass_table[seq[i]].name, s->runs, s->before.nodes,
+    fprintf(f, "%-13s %4d %6d -> %5d %6d -> %5d", kn_pass_get(seq[i])->name, s->runs, s->before.nodes,
             s->after.nodes, s->before.kernels, s->after.kernels);
     print_mb(f, s->before.bytes, s->after.bytes);
     print_mb(f, s->before.arena, s->after.arena);
@@ -239,13 +257,17 @@ bool kn_pipeline_run(kn_graph *g, const kn_pipeline_options *o, kn_pipeline_mode
   if (o->list_given) {
     for (int i = 0; i < o->n_list; i++) seq[n++] = o->list[i];
   } else {
-    for (int i = 0; i < KN_PASS_COUNT; i++)
-      if (o->opt_level >= kn_pass_table[i].level && o->opt_level > 0) seq[n++] = i;
+    for (int i = 0; i < KN_PASS_COUNT; i++) {
+      if (o->opt_level < kn_pass_table[i].level || o->opt_level <= 0) continue;
+      seq[n++] = i;
+      for (int k = 0; k < kn_plugin_pass_count(); k++) /* plugin passes asking to follow pass i */
+        if (kn_plugin_pass_after(k) == i && n < KN_PIPELINE_MAX_LIST) seq[n++] = KN_PASS_COUNT + k;
+    }
   }
   /* Drop disabled passes and those for the other kind of graph. */
   int m = 0;
   for (int i = 0; i < n; i++)
-    if (!o->disabled[seq[i]] && (kn_pass_table[seq[i]].modes & (unsigned)mode)) seq[m++] = seq[i];
+    if (!o->disabled[seq[i]] && (kn_pass_get(seq[i])->modes & (unsigned)mode)) seq[m++] = seq[i];
   n = m;
   pass_stat st[KN_PIPELINE_MAX_LIST];
   memset(st, 0, sizeof st);
@@ -255,9 +277,9 @@ bool kn_pipeline_run(kn_graph *g, const kn_pipeline_options *o, kn_pipeline_mode
   for (int i = 0; i < n && ok;) {
     /* A run of consecutive fixed-point passes loops as one unit. */
     int j = i + 1;
-    if (kn_pass_table[seq[i]].fixed_point)
-      while (j < n && kn_pass_table[seq[j]].fixed_point) j++;
-    int rounds = kn_pass_table[seq[i]].fixed_point ? 16 : 1;
+    if (kn_pass_get(seq[i])->fixed_point)
+      while (j < n && kn_pass_get(seq[j])->fixed_point) j++;
+    int rounds = kn_pass_get(seq[i])->fixed_point ? 16 : 1;
     for (int r = 0; r < rounds && ok; r++) {
       bool any = false;
       for (int k = i; k < j && ok; k++) {

@@ -17,6 +17,9 @@
  *   --verify-each          run the IR verifier and the kernel-group verifier after every pass
  *   --stats                per pass: nodes, kernels, activation bytes moved (estimate) and arena
  *                          size (when options.arena_size is set) before -> after
+ *   --load-pass=FILE       load a pass plugin (include/kiln/pass_plugin.h) now: its passes can
+ *                          be named by the flags that follow, and run in -O2/-O3 where they ask
+ *                          (after a built-in pass); the graph is verified after each of them
  * Passes whose MODE does not match the graph are skipped (an inference graph has no backward).
  */
 #ifndef KN_PIPELINE_H
@@ -35,6 +38,10 @@ typedef enum kn_pass_id {
 #undef KN_PASS
   KN_PASS_COUNT
 } kn_pass_id;
+
+/* Pass ids: the built-in passes of passes.def, then the passes of plugins loaded with
+ * --load-pass (pass_plugin.h), KN_PASS_COUNT + i. */
+#define KN_PASS_MAX (KN_PASS_COUNT + 16)
 
 /* Which graph a pipeline runs on; a pass table MODE is a mask of these. */
 typedef enum kn_pipeline_mode { KN_PIPELINE_INFER = 1, KN_PIPELINE_TRAIN = 2 } kn_pipeline_mode;
@@ -57,8 +64,8 @@ typedef struct kn_pipeline_options {
   int list[KN_PIPELINE_MAX_LIST];     /* --passes=: pass ids in order */
   int n_list;                         /* 0: use the level */
   bool list_given;
-  bool disabled[KN_PASS_COUNT];
-  bool print_after[KN_PASS_COUNT];
+  bool disabled[KN_PASS_MAX];
+  bool print_after[KN_PASS_MAX];
   bool print_after_all;
   bool verify_each;
   bool stats;
@@ -78,8 +85,10 @@ void kn_pipeline_print_usage(FILE *f);
 void kn_pipeline_print_passes(FILE *f);
 /* An arena_size callback: kn_memplan_build's arena (output and loss pinned); ctx unused. */
 int64_t kn_pipeline_memplan_arena(const kn_graph *g, void *ctx);
-/* Pass id of a name, -1 when unknown. */
+/* Pass id of a name (built-in or loaded from a plugin), -1 when unknown. */
 int kn_pass_lookup(const char *name);
+/* The pass of an id below KN_PASS_COUNT + the loaded plugin passes (a plugin pass has fn NULL). */
+const kn_pass_info *kn_pass_get(int id);
 
 /* Runs the selected passes on g in place. With o->stats and stats_out, prints the table of
  * per-pass effects. False with diagnostics when a pass fails or --verify-each finds a broken

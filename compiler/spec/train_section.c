@@ -8,7 +8,7 @@
 
 static const char *const train_keys[] = {"optimizer", "schedule", "batch_size", "epochs", "eval_every", "input_size",
                                          "num_classes", "loss", "augment", "test_augment", "freeze", "unfreeze",
-                                         "bn_frozen", "weights", NULL};
+                                         "bn_frozen", "weights", "init_from", NULL};
 
 /* A scalar `name` or a mapping with `type: name`; returns the type node. */
 static kn_sp_node type_of(kn_sp_node v) { return kn_sp_is_map(v) ? kn_sp_map_get(v, "type") : v; }
@@ -257,11 +257,11 @@ static bool train_key(kn_sp *c, const char *key, kn_sp_node x, kn_train_config *
     t->bn_frozen = (kn_bn_frozen_mode)m;
     return m >= 0;
   }
-  if (!strcmp(key, "weights")) {
+  if (!strcmp(key, "weights") || !strcmp(key, "init_from")) { /* paths relative to this spec file */
     if (!kn_sp_get_string(x, key, &s, c->d)) return false;
     const char *from = x.file->path, *slash = strrchr(from, '/');
     char *p = s[0] == '/' || !slash ? kn_xstrdup(s) : kn_fmt("%.*s/%s", (int)(slash - from), from, s);
-    t->weights = kn_sp_keep(c, p);
+    *(!strcmp(key, "weights") ? &t->weights : &t->init_from) = kn_sp_keep(c, p);
     free(p);
     return true;
   }

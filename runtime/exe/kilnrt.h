@@ -147,6 +147,34 @@ typedef struct kn_model_prefetch_desc {
 } kn_model_prefetch_desc;
 extern const kn_model_prefetch_desc kn_model_prefetch __attribute__((weak));
 
+/* ---- optional: per-kernel profile (`kiln compile --profile`; additive, ABI 1) ----
+ * A profiled build defines `kn_model_profile`; others do not (the weak reference is NULL) and
+ * contain no timer. Each kernel call of an entry (one per kernel group, kernel_groups.h) is
+ * bracketed by t0 = kn_prof_now() and kn_prof_add(counters, k, t0) on the calling thread, so
+ * the kernel's wall time includes its parallel work and the sum over kernels is the step's wall
+ * time minus the entry's own overhead. `bench ENTRY --profile` prints the table. */
+typedef struct kn_prof_kernel_desc {
+  const char *name;    /* kn_kern<i>_<op of its first node> */
+  const char *members; /* "op:node op:node ..." in node order */
+  int64_t flops;       /* from the IR (compiler/passes/kernel_cost.c) */
+  int64_t bytes;       /* bytes moved, from the IR */
+} kn_prof_kernel_desc;
+typedef struct kn_prof_entry_desc {
+  const char *entry; /* kn_entry_desc.name */
+  int32_t n_kernels;
+  int32_t pad_;
+  const kn_prof_kernel_desc *kernels;
+  int64_t *counters; /* [n_kernels][2]: nanoseconds, calls (written by kn_prof_add) */
+} kn_prof_entry_desc;
+typedef struct kn_model_profile_desc {
+  int32_t version; /* 1 */
+  int32_t n_entries;
+  const kn_prof_entry_desc *entries;
+} kn_model_profile_desc;
+extern const kn_model_profile_desc kn_model_profile __attribute__((weak));
+int64_t kn_prof_now(void);                                /* CLOCK_MONOTONIC, nanoseconds */
+void kn_prof_add(int64_t *counters, int32_t k, int64_t t0); /* counters[2k] += now - t0, counters[2k+1]++ */
+
 /* ---- provided by the runtime, called by generated code ---- */
 /* Runs fn(arg, b, e) over [0, n) split into contiguous ranges across the thread pool; returns
  * when all are done. Safe to call with n <= 1 (runs inline). */

@@ -35,7 +35,7 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
   double sum = 0;
   int64_t seen = 0, correct = 0;
   kn_progress pr;
-  if (progress) kn_progress_init(&pr, stdout, "eval", ld->cfg.data->n, KN_PROGRESS_AUTO);
+  if (progress) kn_progress_init(&pr, stderr, "eval", ld->cfg.data->n, KN_PROGRESS_AUTO);
   const kn_batch *b;
   while ((b = kn_loader_next(ld))) {
     memcpy(x, b->x, sizeof(float) * img * (size_t)b->n);

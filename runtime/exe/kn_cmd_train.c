@@ -16,12 +16,13 @@
 
 #include "kn_checkpoint.h"
 #include "kn_commands.h"
+#include "kn_init_from.h"
 #include "kn_log.h"
 #include "kn_metrics.h"
 #include "kn_traincfg.h"
 
 typedef struct train_opts {
-  const char *data, *out, *resume, *weights, *schedule;
+  const char *data, *out, *resume, *weights, *schedule, *init_from, *map;
   int epochs, batch, seed, threads, eval_every, limit, test_limit, stop_after, warmup;
   double lr;
   bool quiet;
@@ -118,7 +119,7 @@ static bool train_epoch(kn_session *s, kn_loader *ld, train_prefetch *pre, const
   double sum = 0;
   int64_t seen = 0, correct = 0;
   kn_progress pr;
-  if (progress) kn_progress_init(&pr, stdout, "train", ld->cfg.data->n, KN_PROGRESS_AUTO);
+  if (progress) kn_progress_init(&pr, stderr, "train", ld->cfg.data->n, KN_PROGRESS_AUTO);
   kn_loader_start_epoch(ld, epoch);
   const kn_batch *b = kn_loader_next(ld);
   if (b && pre->pf) prefetch_stage(pre, s, b, kn_sched_lr(c, m->lr, m->epochs, epoch + (double)b->number / nb), *step + 1);
@@ -189,8 +190,12 @@ static bool run_setup(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *er
   if (!r->names) return kn_error_set(err, "out of memory");
   *m = (kn_ckpt_meta){.epochs = c->epochs, .seed = (uint64_t)o->seed, .batch = c->batch < r->s.batch ? c->batch : r->s.batch,
                       .lr = c->lr, .schedule = c->sched, .warmup_epochs = c->warmup_epochs, .best_acc = -1};
+  const char *init_from = o->init_from ? o->init_from : c->init_from[0] && !o->weights ? c->init_from : NULL;
+  kn_init_report rep;
   if (o->resume) {
     if (!kn_ckpt_load(&r->s, o->resume, m, err)) return false;
+  } else if (init_from) { /* a foreign checkpoint, where it fits (kn_init_from.h) */
+    if (!kn_init_from(&r->s, init_from, o->map, o->quiet ? NULL : stdout, &rep, err)) return false;
   } else if (!kn_weights_load(&r->s, o->weights, NULL, true, err)) {
     return false;
   }
@@ -273,8 +278,11 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
   if (m->best_acc >= 0) kn_log_line(stdout, kn_log_best(line, sizeof line, m->best_acc));
   if (m->epoch < m->epochs)
     printf("stopped after epoch %d of %d; continue with --resume %s\n", m->epoch, m->epochs, r->ckpt_path);
-  printf("checkpoint %s, best weights %s (epoch %d), metrics %s\n", r->ckpt_path, r->best_path, m->best_epoch,
-         r->csv_path);
+  if (m->best_epoch > 0)
+    printf("checkpoint %s, best weights %s (epoch %d), metrics %s\n", r->ckpt_path, r->best_path, m->best_epoch,
+           r->csv_path);
+  else /* stopped before the first evaluation: best.safetensors was never written */
+    printf("checkpoint %s, metrics %s (no evaluation yet, so no best weights)\n", r->ckpt_path, r->csv_path);
   return true;
 }
 
@@ -293,6 +301,8 @@ int kn_cmd_train(int argc, char **argv) {
       {"out", KN_OPT_STR, &o.out, "DIR", "directory for checkpoint.safetensors, best.safetensors, metrics.csv/svg (default kiln-run)"},
       {"resume", KN_OPT_STR, &o.resume, "CKPT", "continue a run from its checkpoint (same seed and data order)"},
       {"weights", KN_OPT_STR, &o.weights, "FILE", "initial weights (safetensors, torchvision names)"},
+      {"init-from", KN_OPT_STR, &o.init_from, "FILE", "start from the tensors of FILE that fit (name and shape); the rest keep the spec's init"},
+      {"map", KN_OPT_STR, &o.map, "RULES", "--init-from name mapping: 'REGEX=REPLACEMENT' rules separated by ';'"},
       {"limit", KN_OPT_INT, &o.limit, "N", "train on the first N images only"},
       {"test-limit", KN_OPT_INT, &o.test_limit, "N", "evaluate on the first N test images only"},
       {"stop-after", KN_OPT_INT, &o.stop_after, "N", "stop after N epochs of this run (resume later)"},
@@ -300,8 +310,12 @@ int kn_cmd_train(int argc, char **argv) {
   };
   int rc = kn_opts_parse("train", "[options]", opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, NULL, 0, NULL);
   if (rc >= 0) return rc;
-  if (o.resume && o.weights) {
-    fprintf(stderr, "train: --resume and --weights exclude each other\n");
+  if (!!o.resume + !!o.weights + !!o.init_from > 1) {
+    fprintf(stderr, "train: --resume, --weights and --init-from exclude each other\n");
+    return 2;
+  }
+  if (o.map && !o.init_from && !kn_traincfg_get()->init_from[0]) {
+    fprintf(stderr, "train: --map applies to --init-from (or the spec's train.init_from)\n");
     return 2;
   }
   kn_threads_apply(o.threads);

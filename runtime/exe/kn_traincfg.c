@@ -117,6 +117,7 @@ static bool parse_line(kn_rt_train_config *c, const char *key, const char *rest,
   if (!strcmp(key, "kiln-train-config")) return numbers(rest, v, 1) && v[0] == 1 ? true : kn_error_set(err, "unsupported config version '%s'", rest);
   if (!strcmp(key, "optimizer")) return snprintf(c->optimizer, sizeof c->optimizer, "%s", rest), true;
   if (!strcmp(key, "weights")) return snprintf(c->weights, sizeof c->weights, "%s", rest), true;
+  if (!strcmp(key, "init_from")) return snprintf(c->init_from, sizeof c->init_from, "%s", rest), true;
   if (!strcmp(key, "schedule")) {
     int s = kn_sched_parse(rest);
     if (s < 0) return kn_error_set(err, "unknown schedule '%s'", rest);

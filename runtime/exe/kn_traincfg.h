@@ -23,6 +23,7 @@
  *             normalize M0 M1 M2 S0 S1 S2          (one line per step, in order)
  *   test_aug  ... the same for the evaluation / predict pipeline
  *   weights PATH             the spec's initial weights (absent: random initialisation)
+ *   init_from PATH           the spec's train.init_from (kn_init_from.h; absent: none)
  *
  * Without an embedded config (an object linked by hand), kn_traincfg_get derives one from the
  * model descriptor: its batch, its input H x W, the class count of its output, SGD lr 0.01, and
@@ -56,6 +57,7 @@ typedef struct kn_rt_train_config {
   kn_rt_aug_step test_aug[KN_RT_MAX_AUG];
   int n_test_aug;
   char weights[1024];  /* "" when none */
+  char init_from[1024]; /* "" when none */
 } kn_rt_train_config;
 
 /* Parses the text form above into c (every field first set from the model descriptor). */

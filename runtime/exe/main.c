@@ -4,7 +4,8 @@
  *
  *   ./model info                          model name, parameters, arena sizes, CPU features
  *   ./model run ENTRY IN.kt OUT.kt        load tensors, run an entry point, write its results
- *   ./model bench ENTRY [--iters=N]       time an entry point on synthetic data
+ *   ./model bench ENTRY [--iters=N] [--profile[=csv FILE]]   time an entry point on synthetic data
+ *                                         (per-kernel table of a `kiln compile --profile` build)
  */
 #include <math.h>
 #include <stdbool.h>
@@ -15,6 +16,8 @@
 
 #include "kilnrt.h"
 #include "kn_commands.h"
+#include "kn_profile.h"
+#include "kn_session.h"
 #include "kn_tensorfile.h"
 
 /* ---- model state ---- */
@@ -119,11 +122,25 @@ static double get_scalar(kn_exe *x, const kn_entry_desc *e, int role) {
   return 0;
 }
 
+/* The value of option key given as "--key=V" or "--key V". */
 static const char *arg_value(int argc, char **argv, const char *key) {
   size_t n = strlen(key);
-  for (int i = 0; i < argc; i++)
-    if (!strncmp(argv[i], key, n) && argv[i][n] == '=') return argv[i] + n + 1;
+  for (int i = 0; i < argc; i++) {
+    if (strncmp(argv[i], key, n)) continue;
+    if (argv[i][n] == '=') return argv[i] + n + 1;
+    if (!argv[i][n] && i + 1 < argc) return argv[i + 1];
+  }
   return NULL;
+}
+
+/* The initial weights of run and bench, as for train/eval/predict: --weights FILE, else the
+ * embedded weights, else the spec's `weights:` file, else the random initialisation stays. */
+static bool load_weights(kn_exe *x, int argc, char **argv) {
+  kn_session view = {.persist = x->persist, .work = x->work}; /* the import touches only the regions */
+  kn_error err = {{0}};
+  if (kn_weights_load(&view, arg_value(argc, argv, "--weights"), NULL, true, &err)) return true;
+  fprintf(stderr, "error: %s\n", err.msg);
+  return false;
 }
 
 static void apply_threads(int argc, char **argv) {
@@ -138,6 +155,13 @@ static int cmd_info(int argc, char **argv) {
   printf("parameters  %lld total, %lld trainable\n", (long long)kn_model.params_total,
          (long long)kn_model.params_trainable);
   printf("persist     %lld bytes\n", (long long)kn_model.persist_size);
+  const kn_entry_desc *fe = kn_model_entry(&kn_model, "forward");
+  for (int i = 0; fe && i < fe->n_tensors; i++) {
+    const kn_tensor_desc *t = &fe->tensors[i];
+    if (t->role == KN_ROLE_INPUT && t->rank == 4)
+      printf("input       %lldx%lld, %lld channels\n", (long long)t->dims[2], (long long)t->dims[3], (long long)t->dims[1]);
+    if (t->role == KN_ROLE_OUTPUT && t->rank == 2) printf("classes     %lld\n", (long long)t->dims[1]);
+  }
   for (int i = 0; i < kn_model.n_entries; i++)
     printf("entry       %-12s work arena %lld bytes (unplanned %lld)\n", kn_model.entries[i].name,
            (long long)kn_model.entries[i].work_size, (long long)kn_model.entries[i].naive_size);
@@ -171,14 +195,20 @@ static const kn_entry_desc *entry_command_init(int argc, char **argv, int min_ar
   }
   apply_threads(argc, argv);
   const kn_entry_desc *e = find_entry(argv[1]);
-  if (e) exe_init(x);
+  if (!e) return NULL;
+  exe_init(x);
+  if (!load_weights(x, argc, argv)) {
+    exe_free(x);
+    *rc = 1;
+    return NULL;
+  }
   return e;
 }
 
 static int cmd_run(int argc, char **argv) {
   kn_exe x = {0};
   int rc;
-  const kn_entry_desc *e = entry_command_init(argc, argv, 4, "ENTRY IN.kt OUT.kt [--steps=N] [--threads=T]", &x, &rc);
+  const kn_entry_desc *e = entry_command_init(argc, argv, 4, "ENTRY IN.kt OUT.kt [--steps=N] [--threads=T] [--weights=FILE]", &x, &rc);
   if (!e) return rc;
   set_scalar(&x, e, KN_ROLE_LR, 0.01);
   set_scalar(&x, e, KN_ROLE_STEP, 1);
@@ -238,8 +268,27 @@ static double clock_s(clockid_t id) {
 static int cmd_bench(int argc, char **argv) {
   kn_exe x = {0};
   int rc;
-  const kn_entry_desc *e = entry_command_init(argc, argv, 2, "ENTRY [--iters=N] [--threads=T]", &x, &rc);
+  const kn_entry_desc *e = entry_command_init(
+      argc, argv, 2, "ENTRY [--iters=N] [--threads=T] [--weights=FILE] [--profile | --profile=csv FILE]", &x, &rc);
   if (!e) return rc;
+  /* --profile: the per-kernel table of a `kiln compile --profile` build (kn_profile.c). */
+  bool profile = false;
+  const char *csv = NULL;
+  for (int k = 2; k < argc; k++) {
+    if (!strcmp(argv[k], "--profile")) profile = true;
+    else if (!strcmp(argv[k], "--profile=csv") && k + 1 < argc) profile = true, csv = argv[++k];
+    else if (!strncmp(argv[k], "--profile", 9)) {
+      fprintf(stderr, "error: use --profile or --profile=csv FILE\n");
+      exe_free(&x);
+      return 2;
+    }
+  }
+  const kn_prof_entry_desc *prof = profile ? kn_prof_entry(e->name) : NULL;
+  if (profile && !prof) {
+    fprintf(stderr, "error: '%s' was compiled without timers (hint: kiln compile --profile)\n", kn_model.name);
+    exe_free(&x);
+    return 1;
+  }
   uint64_t s = 7;
   for (int i = 0; i < e->n_tensors; i++) {
     const kn_tensor_desc *t = &e->tensors[i];
@@ -259,6 +308,7 @@ static int cmd_bench(int argc, char **argv) {
   const char *it = arg_value(argc, argv, "--iters");
   int iters = it ? atoi(it) : 10;
   e->fn(x.persist, x.work); /* warm-up */
+  if (prof) kn_prof_reset(prof);
   double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
   for (int i = 0; i < iters; i++) {
     set_scalar(&x, e, KN_ROLE_STEP, i + 2);
@@ -270,8 +320,9 @@ static int cmd_bench(int argc, char **argv) {
    * meaningful (bench/peer_bench.py reads both). */
   printf("%s %s: batch %d, %d threads, %.3f ms/iter, %.2f images/s, %.3f CPU ms/iter\n", kn_model.name, e->name,
          kn_model.batch, kn_parallel_threads(), dt * 1e3, kn_model.batch / dt, dc * 1e3);
+  rc = prof && !kn_prof_report(prof, iters, dt, csv) ? 1 : 0;
   exe_free(&x);
-  return 0;
+  return rc;
 }
 
 typedef struct {
@@ -286,7 +337,7 @@ static const kn_exe_command commands[] = {
     {"predict", kn_cmd_predict, "IMAGE...: classify PNG/JPEG images, top-5 classes with probabilities"},
     {"info", cmd_info, "model name, parameter counts, arena sizes, CPU features"},
     {"run", cmd_run, "ENTRY IN.kt OUT.kt [--steps=N]: run an entry point on tensors from a file"},
-    {"bench", cmd_bench, "ENTRY [--iters=N]: time an entry point on synthetic data"},
+    {"bench", cmd_bench, "ENTRY [--iters=N] [--profile[=csv FILE]]: time an entry point on synthetic data"},
 };
 
 int main(int argc, char **argv) {

@@ -10,7 +10,8 @@
  * none; in training (batch-statistics BN) each conv is a conv epilogue that gathers its BN's
  * statistics and each grad-input conv one that gathers batchnorm2d_grad's sums (the sweeps merge
  * them), still matching.
- * Usage: test_codegen_fused DIR MODEL_tiny.yaml | test_codegen_fused --conv-ep
+ * `--load-pass=PLUGIN` first: the -O2 pipeline also runs that pass plugin's passes (tests/plugin).
+ * Usage: test_codegen_fused [--load-pass=PLUGIN] DIR MODEL_tiny.yaml | test_codegen_fused --conv-ep
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "cg_harness.h"
 #include "codegen_cpu.h"
 #include "kernel_groups.h"
+#include "pass_plugin.h"
 #include "pipeline.h"
 #include "spec.h"
 #include "util.h"
@@ -219,8 +221,17 @@ int main(int argc, char **argv) {
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
   }
+  if (argc >= 2 && !strncmp(argv[1], "--load-pass=", 12)) {
+    kn_diag d;
+    kn_diag_init(&d);
+    bool ok = kn_plugin_load(argv[1] + 12, &d);
+    kn_diag_print(&d, stdout);
+    kn_diag_free(&d);
+    if (!ok) return 1;
+    argc--, argv++;
+  }
   if (argc < 3) {
-    fprintf(stderr, "usage: test_codegen_fused DIR MODEL_tiny.yaml\n");
+    fprintf(stderr, "usage: test_codegen_fused [--load-pass=PLUGIN] DIR MODEL_tiny.yaml\n");
     return 2;
   }
   char *p = kn_fmt("%s/%s", argv[1], argv[2]);

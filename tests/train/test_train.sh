@@ -7,11 +7,7 @@
 #   test_train.sh KILN HELPER SRC_DIR WORK_DIR SANITIZE_FLAGS
 set -u
 kiln=$1 helper=$2 src=$3 work=$4 sanflags=${5:-}
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2" | head -20 | sed 's/^/     /'; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/check_lib.sh"
 
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 spec=$src/tests/models/sample_resnet_tiny.yaml

@@ -4,6 +4,10 @@
  *   train_helper st-edit IN OUT drop NAME  a copy of a safetensors file without tensor NAME
  *   train_helper st-edit IN OUT add NAME   ... with an extra 1-element tensor NAME
  *   train_helper st-edit IN OUT reshape NAME  ... with NAME flattened to one dimension
+ *   train_helper st-edit IN OUT int NAME   ... with NAME's F32 bytes relabelled I32
+ *   train_helper st-same A B SKIP          every F32 tensor of A that B holds with the same name and
+ *                                          shape, except names starting with SKIP or holding
+ *                                          "running_", is bit-equal in B; prints the count compared
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +53,8 @@ static int st_edit(const char *in, const char *out, const char *op, const char *
     if (!strcmp(op, "drop") && !strcmp(t->name, name)) continue;
     int64_t flat = t->numel;
     bool reshape = !strcmp(op, "reshape") && !strcmp(t->name, name);
-    if (!kn_st_writer_add(&w, t->name, t->dtype, reshape ? 1 : t->ndim, reshape ? &flat : t->shape, t->data, &err)) rc = 1;
+    kn_st_dtype dt = !strcmp(op, "int") && !strcmp(t->name, name) ? KN_ST_I32 : t->dtype;
+    if (!kn_st_writer_add(&w, t->name, dt, reshape ? 1 : t->ndim, reshape ? &flat : t->shape, t->data, &err)) rc = 1;
   }
   if (!rc && !strcmp(op, "add") && !kn_st_writer_add(&w, name, KN_ST_F32, 1, (int64_t[]){1}, &one, &err)) rc = 1;
   for (int i = 0; i < f.n_meta; i++) kn_st_writer_set_meta(&w, f.meta_keys[i], f.meta_vals[i]);
@@ -60,9 +65,32 @@ static int st_edit(const char *in, const char *out, const char *op, const char *
   return rc;
 }
 
+static int st_same(const char *a, const char *b, const char *skip) {
+  kn_st_file fa, fb;
+  kn_error err = {{0}};
+  if (!kn_st_read(&fa, a, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
+  if (!kn_st_read(&fb, b, &err)) return kn_st_free(&fa), fprintf(stderr, "%s\n", err.msg), 1;
+  int same = 0, differ = 0;
+  for (int i = 0; i < fa.n; i++) {
+    const kn_st_tensor *x = &fa.tensors[i], *y = kn_st_find(&fb, x->name);
+    if (!y || x->dtype != KN_ST_F32 || y->dtype != KN_ST_F32 || x->nbytes != y->nbytes) continue;
+    if (!strncmp(x->name, skip, strlen(skip)) || strstr(x->name, "running_")) continue;
+    if (memcmp(x->data, y->data, x->nbytes)) {
+      if (differ++ < 5) fprintf(stderr, "differs: %s\n", x->name);
+    } else {
+      same++;
+    }
+  }
+  printf("%d equal, %d different\n", same, differ);
+  kn_st_free(&fa);
+  kn_st_free(&fb);
+  return differ || !same;
+}
+
 int main(int argc, char **argv) {
   if (argc == 5 && !strcmp(argv[1], "images")) return images(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc == 6 && !strcmp(argv[1], "st-edit")) return st_edit(argv[2], argv[3], argv[4], argv[5]);
-  fprintf(stderr, "usage: train_helper images DIR CLASS SIZE | st-edit IN OUT drop|add|reshape NAME\n");
+  if (argc == 5 && !strcmp(argv[1], "st-same")) return st_same(argv[2], argv[3], argv[4]);
+  fprintf(stderr, "usage: train_helper images DIR CLASS SIZE | st-edit IN OUT drop|add|reshape|int NAME | st-same A B SKIP\n");
   return 2;
 }

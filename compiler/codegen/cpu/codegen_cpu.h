@@ -35,7 +35,14 @@ typedef struct kn_cpu_options {
   bool no_fuse;         /* ignore kernel groups: one call per node (tests, measurements) */
   int fuse_min_plane;   /* smallest H*W fused with per-channel/plane structure; 0 = 256 (tests: 1) */
   int bn_stats;         /* KN_BN_STATS_*: where training-BN statistics are gathered (default CONV) */
+  bool profile;         /* timers around every kernel call + kn_model_profile (cpu_profile.c);
+                           off: the module holds no timer (a codegen option, so part of any cache key) */
+  /* Code generation only (the generated code is the same for any value): */
+  int threads;          /* threads optimising and emitting kernels; 0 = one per online CPU */
+  bool cache;           /* reuse and store kernel objects in the object cache (support/objcache.h) */
 } kn_cpu_options;
+/* A field that changes the generated code must also go into the cache key (target_key in
+ * cpu_kobj.c; a static assertion there on sizeof(kn_cpu_options) reminds). */
 
 /* Where a fused training-mode BN gets its per-channel statistics (docs/fusion.md):
  *   SWEEP  a pre-pass of the normalising sweep over the channel (its data is then in cache);
@@ -66,7 +73,7 @@ typedef struct kn_cpu_stats {
   int kernels; /* distinct specialised kernel instances */
   kn_cpu_entry_stats entry[8];
   int n_entries;
-  double ms_lower, ms_opt; /* building IR, running the O-level pipeline */
+  double ms_lower; /* building the entry module's IR (the rest: kiln compile --time-report) */
 } kn_cpu_stats;
 
 typedef enum { KN_EMIT_OBJ, KN_EMIT_ASM, KN_EMIT_LLVM } kn_emit_kind;
@@ -79,7 +86,8 @@ kn_cpu_module *kn_cpu_compile(const char *model_name, const kn_cpu_entry *entrie
                               const kn_cpu_options *o, kn_diag *d);
 const kn_cpu_stats *kn_cpu_module_stats(const kn_cpu_module *m);
 void kn_cpu_print_stats(const kn_cpu_module *m, FILE *f);
-/* Writes the object, assembly or LLVM IR (temp file + rename). */
+/* Optimises and writes the object, assembly or LLVM IR (temp file + rename); once per module.
+ * The kernels are optimised and emitted on o->threads threads, through the cache with o->cache. */
 bool kn_cpu_emit(kn_cpu_module *m, kn_emit_kind kind, const char *path, kn_diag *d);
 /* The C header describing the ABI: entry points, region sizes, tensor names, shapes, offsets. */
 bool kn_cpu_write_header(const kn_cpu_module *m, const char *path, kn_diag *d);

@@ -447,32 +447,8 @@ void kn_cg_fuse_free(kn_fuse_plan *fp) {
 }
 
 void kn_cg_lower_run(kn_cg *cg, const kn_fuse_run *R) {
-  LLVMValueRef kernel = LLVMGetNamedFunction(cg->mod, "kn_k_fused");
-  KN_ASSERT(kernel && "kn_k_fused missing from the bitcode library");
-  LLVMTypeRef kty = LLVMGlobalGetValueType(kernel), pt[4];
-  KN_ASSERT(LLVMCountParamTypes(kty) == 4);
-  LLVMGetParamTypes(kty, pt);
-  /* The program: a constant global, so its fields fold once the kernel is inlined. */
-  LLVMValueRef *items = kn_xmalloc((size_t)R->n_prog * sizeof *items);
-  for (int i = 0; i < R->n_prog; i++) items[i] = LLVMConstReal(cg->f64, R->prog[i]);
-  LLVMValueRef init = LLVMConstArray(cg->f64, items, (unsigned)R->n_prog);
-  free(items);
-  LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), "kn_fprog");
-  LLVMSetInitializer(gv, init);
-  LLVMSetGlobalConstant(gv, 1);
-  LLVMSetLinkage(gv, LLVMPrivateLinkage);
-  char fname[64];
-  snprintf(fname, sizeof fname, "kn_fw%d_fused", cg->n_fused++);
-  LLVMValueRef w = LLVMAddFunction(cg->mod, fname, cg->wrap_ty);
-  LLVMSetLinkage(w, LLVMInternalLinkage);
-  LLVMBuilderRef b = LLVMCreateBuilderInContext(cg->ctx);
-  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cg->ctx, w, "entry"));
-  LLVMValueRef args[4] = {LLVMBuildBitCast(b, LLVMGetParam(w, 0), pt[0], ""), LLVMGetParam(w, 1), LLVMGetParam(w, 2),
-                          LLVMConstBitCast(gv, pt[3])};
-  LLVMBuildCall2(b, kty, kernel, args, 4, "");
-  LLVMBuildRetVoid(b);
-  LLVMDisposeBuilder(b);
-  kn_cg_call_wrapper(cg, w, R->vals, R->n_vals, R->items);
+  /* The program becomes a constant global of the wrapper, so its fields fold once inlined. */
+  kn_cg_call_wrapper(cg, kn_cg_wrapper(cg, "kn_k_fused", R->prog, R->n_prog, true), R->vals, R->n_vals, R->items);
 }
 
 int kn_cg_lower_kernels(kn_cg *cg, const kn_fuse_plan *fp) {
@@ -503,7 +479,9 @@ int kn_cg_lower_kernels(kn_cg *cg, const kn_fuse_plan *fp) {
     LLVMBuildRetVoid(cg->b);
     LLVMDisposeBuilder(cg->b);
     cg->b = entry_b;
+    LLVMValueRef t0 = kn_cg_prof_start(cg); /* --profile only (cpu_profile.c) */
     LLVMBuildCall2(cg->b, fty, f, (LLVMValueRef[]){persist, work}, 2, "");
+    kn_cg_prof_stop(cg, k, t0);
   }
   cg->fn = entry_fn, cg->persist = persist, cg->work = work, cg->ptrs = ptrs;
   int n = kl.n;

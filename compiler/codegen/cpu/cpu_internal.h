@@ -24,6 +24,20 @@ typedef struct kn_cg_table {
   int n, cap;
 } kn_cg_table;
 
+/* A specialised kernel wrapper void sym(i8 *p, i64 b, i64 e) { kernel((i8 **)p, b, e, consts); }
+ * (prog: kernel((i8 **)p, b, e, &prog) with c[] a constant double array instead). Its code depends
+ * only on these fields, the kernel library and the target, so each is optimised and emitted on its
+ * own (cpu_kobj.c), in parallel and through the object cache. */
+typedef struct kn_cg_wrap {
+  char *key;    /* "kernel(c0,c1,...)" or "kernel[c0,c1,...]" (prog) */
+  char *sym;    /* kn_w_<kernel>_<16 hex digits of the key hash> */
+  char *kernel; /* kn_k_<name> */
+  double *c;
+  int n_c;
+  bool prog;
+  LLVMValueRef decl; /* the declaration in the entry module */
+} kn_cg_wrap;
+
 typedef struct kn_cg {
   LLVMContextRef ctx;
   LLVMModuleRef mod;
@@ -33,9 +47,11 @@ typedef struct kn_cg {
   int opt_level;
   LLVMTypeRef i8, i8p, i32, i64, f32, f64, voidt, wrap_ty, pfor_ty;
   LLVMValueRef pfor; /* kn_parallel_for */
-  /* Specialised wrappers: key "kernel(c0,c1,...)" -> function. */
-  struct { char *key; LLVMValueRef fn; } *wraps;
+  const kn_cpu_options *opts; /* the compile's options (outlive the module) */
+  /* Specialised wrappers (compiled apart, cpu_kobj.c); the module holds their declarations. */
+  kn_cg_wrap *wraps;
   int n_wraps, cap_wraps;
+  bool emitted; /* kn_cg_emit optimises (and, for asm/llvm, links into) the module: once */
   /* The entry function being built. */
   const kn_graph *g;
   LLVMValueRef fn, persist, work, ptrs; /* ptrs: alloca [KN_CG_MAXPTR x i8*] */
@@ -43,7 +59,7 @@ typedef struct kn_cg {
   const int64_t *work_off;              /* per value id of g, -1 if not planned */
   int64_t scratch_off;                  /* KN_CG_SCRATCH: work + scratch_off */
   int calls, parallel_calls;
-  int n_fused; /* fused sweep wrappers emitted (names) */
+  struct kn_cg_prof *prof; /* --profile: timers and kernel tables (cpu_profile.c); NULL = off */
 } kn_cg;
 
 #define KN_CG_MAXPTR 24
@@ -52,10 +68,25 @@ typedef struct kn_cg {
 
 /* cpu_target.c */
 bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d);
-void kn_cg_optimize(kn_cg *cg); /* attributes, kernel linkage, the default<On> pipeline */
-bool kn_cg_emit(kn_cg *cg, kn_emit_kind kind, const char *path, kn_diag *d);
+/* A target machine for cg's triple, CPU and features at codegen level opt (0..3). */
+LLVMTargetMachineRef kn_cg_target_machine(const kn_cg *cg, int opt);
+/* Attributes (target-cpu, -features, vector width) and the default<On> pipeline with
+ * n = opt_level on module m of context ctx. */
+void kn_cg_set_target_attrs(const kn_cg *cg, LLVMContextRef ctx, LLVMValueRef fn);
+void kn_cg_run_pipeline(const kn_cg *cg, LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level);
+/* The entry module (glue: entry functions, kernel functions, descriptor): light pipeline. */
+void kn_cg_optimize(kn_cg *cg);
 void kn_cg_dispose(kn_cg *cg);
-void kn_cg_set_target_attrs(kn_cg *cg, LLVMValueRef fn);
+
+/* cpu_kobj.c: the kernel library and the wrappers' code */
+/* Parameter count of kernel `name` in the embedded library (-1: no such kernel). */
+int kn_cg_kernel_arity(const char *name);
+/* Declares (once per key) the wrapper of `kernel` with constants c in cg->mod. */
+LLVMValueRef kn_cg_wrapper(kn_cg *cg, const char *kernel, const double *c, int n_c, bool prog);
+/* Optimises and emits the entry module and every wrapper (on opts->threads threads, through the
+ * object cache when opts->cache) into one object, or assembly / IR of the linked module. */
+bool kn_cg_emit(kn_cg *cg, kn_emit_kind kind, const char *path, kn_diag *d);
+void kn_cg_wraps_free(kn_cg *cg);
 
 /* cpu_lower.c */
 /* Pointer to the data of value v in the current entry function. */
@@ -123,6 +154,17 @@ int64_t kn_cg_conv_stats_plan(kn_fuse_plan *fp, const kn_graph *g, int node);
 int64_t kn_cg_conv_gi_stats_plan(kn_fuse_plan *fp, const kn_graph *g, int node, const int *others, int n_other,
                                  int mask, int x, int mean);
 
+/* cpu_profile.c (`--profile`; every call is a no-op when cg->prof is NULL). For the entry being
+ * lowered: prof_entry records its kernels (names, member nodes, FLOPs and bytes from the IR) and
+ * makes its counters; prof_start/prof_stop bracket kernel k's call at cg->b. prof_emit writes
+ * the kn_model_profile descriptor (kilnrt.h) once every entry is built; prof_free frees. */
+void kn_cg_prof_init(kn_cg *cg);
+void kn_cg_prof_entry(kn_cg *cg, const char *entry, const kn_kernel_list *kl);
+LLVMValueRef kn_cg_prof_start(kn_cg *cg);
+void kn_cg_prof_stop(kn_cg *cg, int k, LLVMValueRef t0);
+void kn_cg_prof_emit(kn_cg *cg);
+void kn_cg_prof_free(kn_cg *cg);
+
 /* cpu_module.c: read access for the header writer */
 const char *kn_cpu_module_name(const kn_cpu_module *m);
 int kn_cpu_module_batch(const kn_cpu_module *m);
@@ -130,6 +172,8 @@ const kn_cg_table *kn_cpu_module_persist(const kn_cpu_module *m);
 int kn_cpu_module_n_entries(const kn_cpu_module *m);
 const char *kn_cpu_module_entry_name(const kn_cpu_module *m, int i);
 const kn_cg_table *kn_cpu_module_entry_table(const kn_cpu_module *m, int i);
+/* A private constant C string of the module, as i8*. */
+LLVMValueRef kn_cg_cstr(kn_cg *cg, const char *s);
 
 /* cpu_header.c */
 char *kn_cg_c_ident(const char *s); /* upper-case C identifier from a tensor name; caller frees */

@@ -25,55 +25,8 @@ LLVMValueRef kn_cg_ptr(kn_cg *cg, int v) {
   return LLVMBuildInBoundsGEP2(cg->b, cg->i8, base, &idx, 1, "");
 }
 
-/* The wrapper void w(i8 *p, i64 b, i64 e) { name((i8 **)p, b, e, constants...); }, shared by every
- * call with the same kernel and constants. */
-static LLVMValueRef wrapper(kn_cg *cg, const char *name, const double *c, int n_c) {
-  size_t cap = strlen(name) + 32 * (size_t)n_c + 8, len;
-  char *key = kn_xmalloc(cap);
-  len = (size_t)snprintf(key, cap, "%s(", name);
-  for (int i = 0; i < n_c; i++) len += (size_t)snprintf(key + len, cap - len, "%.17g,", c[i]);
-  for (int i = 0; i < cg->n_wraps; i++)
-    if (!strcmp(cg->wraps[i].key, key)) {
-      free(key);
-      return cg->wraps[i].fn;
-    }
-  LLVMValueRef kernel = LLVMGetNamedFunction(cg->mod, name);
-  KN_ASSERT(kernel && "kernel missing from the bitcode library");
-  LLVMTypeRef kty = LLVMGlobalGetValueType(kernel);
-  unsigned np = LLVMCountParamTypes(kty);
-  KN_ASSERT(np == (unsigned)n_c + 3 && "kernel arity does not match its lowering");
-  LLVMTypeRef pt[40];
-  KN_ASSERT(np <= 40);
-  LLVMGetParamTypes(kty, pt);
-  char fname[96];
-  snprintf(fname, sizeof fname, "kn_w%d_%s", cg->n_wraps, name + 5);
-  LLVMValueRef w = LLVMAddFunction(cg->mod, fname, cg->wrap_ty);
-  LLVMSetLinkage(w, LLVMInternalLinkage);
-  LLVMBuilderRef b = LLVMCreateBuilderInContext(cg->ctx);
-  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cg->ctx, w, "entry"));
-  LLVMValueRef args[40];
-  args[0] = LLVMBuildBitCast(b, LLVMGetParam(w, 0), pt[0], "");
-  args[1] = LLVMGetParam(w, 1);
-  args[2] = LLVMGetParam(w, 2);
-  for (int i = 0; i < n_c; i++) {
-    LLVMTypeRef t = pt[3 + i];
-    args[3 + i] = LLVMGetTypeKind(t) == LLVMDoubleTypeKind ? LLVMConstReal(t, c[i])
-                                                            : LLVMConstInt(t, (unsigned long long)(long long)c[i], 1);
-  }
-  LLVMBuildCall2(b, kty, kernel, args, np, "");
-  LLVMBuildRetVoid(b);
-  LLVMDisposeBuilder(b);
-  if (cg->n_wraps == cg->cap_wraps) {
-    cg->cap_wraps = cg->cap_wraps ? 2 * cg->cap_wraps : 64;
-    cg->wraps = kn_xrealloc(cg->wraps, (size_t)cg->cap_wraps * sizeof *cg->wraps);
-  }
-  cg->wraps[cg->n_wraps].key = key;
-  cg->wraps[cg->n_wraps++].fn = w;
-  return w;
-}
-
 void kn_cg_call(kn_cg *cg, const char *name, const int *vals, int n_vals, const double *c, int n_c, int64_t items) {
-  kn_cg_call_wrapper(cg, wrapper(cg, name, c, n_c), vals, n_vals, items);
+  kn_cg_call_wrapper(cg, kn_cg_wrapper(cg, name, c, n_c, false), vals, n_vals, items);
 }
 
 void kn_cg_call_wrapper(kn_cg *cg, LLVMValueRef w, const int *vals, int n_vals, int64_t items) {

@@ -8,6 +8,7 @@
 #include "../../../runtime/exe/kilnrt.h"
 #include "cpu_internal.h"
 #include "memplan.h"
+#include "timing.h"
 #include "util.h"
 
 #define KN_MAX_ENTRIES 8
@@ -100,10 +101,13 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
     pinned[v] = g->vals[v].kind == KN_VAL_INPUT || role == KN_ROLE_OUTPUT || role == KN_ROLE_LOSS || (o->keep_grads && role == KN_ROLE_GRAD) ||
                 (o->export_all && g->vals[v].kind == KN_VAL_ACT);
   }
+  kn_timer t = kn_timer_start();
   kn_fuse_plan fp;
   kn_cg_fuse_plan(g, pinned, !o->no_fuse, o->fuse_min_plane, o->bn_stats, &fp);
   kn_memplan mp;
   KN_ASSERT(kn_memplan_build_fused(g, pinned, fp.skip, fp.unit_first, fp.unit_last, KN_MEMPLAN_ALIGN, &mp));
+  kn_timing_add("kernel plan, memory plan", t);
+  t = kn_timer_start();
   char *fname = kn_fmt("kn_model_%s", e->name);
   LLVMTypeRef fty = LLVMFunctionType(cg->voidt, (LLVMTypeRef[]){cg->i8p, cg->i8p}, 2, 0);
   cg->fn = LLVMAddFunction(cg->mod, fname, fty);
@@ -121,6 +125,12 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   cg->calls = cg->parallel_calls = 0;
   int nodes = 0;
   for (int i = 0; i < g->n_nodes; i++) nodes += !g->nodes[i].dead;
+  if (cg->prof) { /* --profile: the kernel table, in kn_cg_lower_kernels' order */
+    kn_kernel_list kl;
+    kn_kernels_build(g, &kl);
+    kn_cg_prof_entry(cg, e->name, &kl);
+    kn_kernels_free(&kl);
+  }
   int kernel_fns = kn_cg_lower_kernels(cg, &fp);
   LLVMBuildRetVoid(cg->b);
   /* The entry's table: its inputs and every value read after the run. */
@@ -149,6 +159,7 @@ static void build_entry(kn_cpu_module *m, const kn_cpu_entry *e, const kn_cpu_op
   kn_memplan_free(&mp);
   free(pinned);
   free(poff);
+  kn_timing_add("LLVM IR (entry module)", t);
 }
 
 /* ---- the descriptor ---- */
@@ -161,6 +172,8 @@ static LLVMValueRef cstr(kn_cg *cg, const char *s) {
   LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
   return LLVMConstBitCast(gv, cg->i8p);
 }
+
+LLVMValueRef kn_cg_cstr(kn_cg *cg, const char *s) { return cstr(cg, s); }
 
 static LLVMValueRef ci32(kn_cg *cg, int64_t v) { return LLVMConstInt(cg->i32, (unsigned long long)v, 1); }
 static LLVMValueRef ci64(kn_cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
@@ -231,10 +244,14 @@ kn_cpu_module *kn_cpu_compile(const char *model_name, const kn_cpu_entry *entrie
   kn_cpu_module *m = kn_xcalloc(1, sizeof *m);
   m->name = kn_xstrdup(model_name);
   double t0 = now_ms();
-  if (!kn_cg_init(&m->cg, o, d)) {
+  kn_timer t = kn_timer_start();
+  bool ok = kn_cg_init(&m->cg, o, d);
+  kn_timing_add("LLVM target setup", t);
+  if (!ok) {
     kn_cpu_module_dispose(m);
     return NULL;
   }
+  if (o->profile) kn_cg_prof_init(&m->cg);
   for (int i = 0; i < n_entries; i++) {
     const kn_graph *g = entries[i].g;
     if (!m->batch && g->input >= 0) m->batch = (int)g->vals[g->input].shape.d[0];
@@ -248,11 +265,11 @@ kn_cpu_module *kn_cpu_compile(const char *model_name, const kn_cpu_entry *entrie
   }
   m->stats.n_entries = m->n_entries;
   m->stats.kernels = m->cg.n_wraps;
+  t = kn_timer_start();
   emit_descriptor(m);
-  double t1 = now_ms();
-  kn_cg_optimize(&m->cg);
-  m->stats.ms_lower = t1 - t0;
-  m->stats.ms_opt = now_ms() - t1;
+  kn_cg_prof_emit(&m->cg);
+  kn_timing_add("LLVM IR (entry module)", t);
+  m->stats.ms_lower = now_ms() - t0;
   return m;
 }
 
@@ -273,7 +290,7 @@ void kn_cpu_print_stats(const kn_cpu_module *m, FILE *f) {
       fprintf(f, "    fused: %d sweeps and %d conv epilogues (%d gathering BN statistics, %lld bytes of scratch) over %d nodes, %d internal values without a slot\n",
               e->fused_runs - e->conv_epilogues, e->conv_epilogues, e->conv_stats, (long long)e->scratch_size, e->fused_nodes, e->internal_values);
   }
-  fprintf(f, "  specialised kernels %d\n  time: lower %.0f ms, optimise %.0f ms\n", s->kernels, s->ms_lower, s->ms_opt);
+  fprintf(f, "  specialised kernels %d\n  time: lower %.0f ms (the rest: --time-report)\n", s->kernels, s->ms_lower);
 }
 
 bool kn_cpu_emit(kn_cpu_module *m, kn_emit_kind kind, const char *path, kn_diag *d) {
@@ -282,6 +299,7 @@ bool kn_cpu_emit(kn_cpu_module *m, kn_emit_kind kind, const char *path, kn_diag 
 
 void kn_cpu_module_dispose(kn_cpu_module *m) {
   if (!m) return;
+  kn_cg_prof_free(&m->cg);
   kn_cg_dispose(&m->cg);
   table_free(&m->persist);
   for (int i = 0; i < m->n_entries; i++) {

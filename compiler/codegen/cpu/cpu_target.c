@@ -1,9 +1,7 @@
-/* cpu_target.c — the LLVM side of the CPU backend: target machine for the host (or --cpu), the
- * embedded kernel bitcode linked into the module, function attributes, the O-level pipeline and
- * emission of objects, assembly or IR. */
-#include <llvm-c/BitReader.h>
+/* cpu_target.c — the LLVM side of the CPU backend: target machine for the host (or --cpu),
+ * function attributes, the O-level pipeline, and the light pipeline of the entry module (the
+ * kernels' modules are built, optimised and emitted by cpu_kobj.c). */
 #include <llvm-c/ErrorHandling.h>
-#include <llvm-c/Linker.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <stdlib.h>
@@ -12,15 +10,20 @@
 #include "cpu_internal.h"
 #include "util.h"
 
-/* Generated at build time from kernels/<family>.c (see CMakeLists.txt). */
-extern const unsigned char *const kn_kernel_bc[];
-extern const size_t kn_kernel_bc_len[];
-extern const char *const kn_kernel_bc_name[];
-extern const int kn_kernel_bc_count;
-
 static void fatal_handler(const char *reason) {
   fprintf(stderr, "kiln: internal error in LLVM: %s\n", reason);
   exit(KN_EXIT_INTERNAL);
+}
+
+LLVMTargetMachineRef kn_cg_target_machine(const kn_cg *cg, int opt) {
+  LLVMTargetRef target;
+  char *err = NULL;
+  KN_ASSERT(!LLVMGetTargetFromTriple(cg->triple, &target, &err));
+  LLVMCodeGenOptLevel lvl = opt <= 0   ? LLVMCodeGenLevelNone
+                            : opt == 1 ? LLVMCodeGenLevelLess
+                            : opt == 2 ? LLVMCodeGenLevelDefault
+                                       : LLVMCodeGenLevelAggressive;
+  return LLVMCreateTargetMachine(target, cg->triple, cg->cpu, cg->features, lvl, LLVMRelocPIC, LLVMCodeModelDefault);
 }
 
 bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d) {
@@ -54,12 +57,8 @@ bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d) {
     return false;
   }
   cg->opt_level = o->opt_level;
-  LLVMCodeGenOptLevel lvl = o->opt_level <= 0 ? LLVMCodeGenLevelNone
-                            : o->opt_level == 1 ? LLVMCodeGenLevelLess
-                            : o->opt_level == 2 ? LLVMCodeGenLevelDefault
-                                                : LLVMCodeGenLevelAggressive;
-  cg->tm = LLVMCreateTargetMachine(target, cg->triple, cg->cpu, cg->features, lvl, LLVMRelocPIC,
-                                   LLVMCodeModelDefault);
+  cg->opts = o;
+  cg->tm = kn_cg_target_machine(cg, o->opt_level);
   cg->ctx = LLVMContextCreate();
   cg->mod = LLVMModuleCreateWithNameInContext("kiln_model", cg->ctx);
   LLVMSetTarget(cg->mod, cg->triple);
@@ -77,25 +76,13 @@ bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d) {
   cg->wrap_ty = LLVMFunctionType(cg->voidt, (LLVMTypeRef[]){cg->i8p, cg->i64, cg->i64}, 3, 0);
   cg->pfor_ty = LLVMFunctionType(cg->voidt, (LLVMTypeRef[]){LLVMPointerType(cg->wrap_ty, 0), cg->i8p, cg->i64}, 3, 0);
   cg->pfor = LLVMAddFunction(cg->mod, "kn_parallel_for", cg->pfor_ty);
-  /* The kernel library. */
-  for (int i = 0; i < kn_kernel_bc_count; i++) {
-    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange((const char *)kn_kernel_bc[i],
-                                                                    kn_kernel_bc_len[i], kn_kernel_bc_name[i], 0);
-    LLVMModuleRef km;
-    bool bad = LLVMParseBitcodeInContext2(cg->ctx, buf, &km);
-    LLVMDisposeMemoryBuffer(buf);
-    KN_ASSERT(!bad && "embedded kernel bitcode does not parse");
-    LLVMSetTarget(km, cg->triple);
-    LLVMSetModuleDataLayout(km, LLVMGetModuleDataLayout(cg->mod));
-    KN_ASSERT(!LLVMLinkModules2(cg->mod, km));
-  }
   return true;
 }
 
-static void set_str_attr(kn_cg *cg, LLVMValueRef fn, const char *k, const char *v) {
+static void set_str_attr(LLVMContextRef ctx, LLVMValueRef fn, const char *k, const char *v) {
   LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, k, (unsigned)strlen(k));
   LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                          LLVMCreateStringAttribute(cg->ctx, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
+                          LLVMCreateStringAttribute(ctx, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
 }
 
 /* True when the target has AVX-512F: from explicit features, else from the CPU name. */
@@ -110,70 +97,38 @@ static bool has_avx512(const kn_cg *cg) {
   return false;
 }
 
-void kn_cg_set_target_attrs(kn_cg *cg, LLVMValueRef fn) {
-  set_str_attr(cg, fn, "target-cpu", cg->cpu);
-  if (*cg->features) set_str_attr(cg, fn, "target-features", cg->features);
+void kn_cg_set_target_attrs(const kn_cg *cg, LLVMContextRef ctx, LLVMValueRef fn) {
+  set_str_attr(ctx, fn, "target-cpu", cg->cpu);
+  if (*cg->features) set_str_attr(ctx, fn, "target-features", cg->features);
   else LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "target-features", 15);
-  if (has_avx512(cg)) set_str_attr(cg, fn, "prefer-vector-width", "512");
-  set_str_attr(cg, fn, "no-trapping-math", "true");
+  if (has_avx512(cg)) set_str_attr(ctx, fn, "prefer-vector-width", "512");
+  set_str_attr(ctx, fn, "no-trapping-math", "true");
 }
 
-static void add_enum_attr(kn_cg *cg, LLVMValueRef fn, const char *name) {
-  unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
-  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
-}
-
-void kn_cg_optimize(kn_cg *cg) {
-  for (LLVMValueRef fn = LLVMGetFirstFunction(cg->mod); fn; fn = LLVMGetNextFunction(fn)) {
-    if (LLVMIsDeclaration(fn)) continue;
-    kn_cg_set_target_attrs(cg, fn);
-    size_t len;
-    const char *name = LLVMGetValueName2(fn, &len);
-    if (!strncmp(name, "kn_k_", 5)) {
-      /* Kernels exist only to be inlined into their specialised wrappers. */
-      LLVMSetLinkage(fn, LLVMInternalLinkage);
-      unsigned noinl = LLVMGetEnumAttributeKindForName("noinline", 8);
-      LLVMRemoveEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, noinl);
-      add_enum_attr(cg, fn, "alwaysinline");
-    }
-  }
+void kn_cg_run_pipeline(const kn_cg *cg, LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level) {
+  (void)cg;
+  int lvl = opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level;
   char pipeline[32];
-  snprintf(pipeline, sizeof pipeline, "default<O%d>", cg->opt_level < 0 ? 0 : cg->opt_level > 3 ? 3 : cg->opt_level);
+  snprintf(pipeline, sizeof pipeline, "default<O%d>", lvl);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-  LLVMPassBuilderOptionsSetLoopVectorization(po, cg->opt_level >= 2);
-  LLVMPassBuilderOptionsSetSLPVectorization(po, cg->opt_level >= 2);
-  LLVMPassBuilderOptionsSetLoopUnrolling(po, cg->opt_level >= 2);
-  LLVMErrorRef e = LLVMRunPasses(cg->mod, pipeline, cg->tm, po);
+  LLVMPassBuilderOptionsSetLoopVectorization(po, lvl >= 2);
+  LLVMPassBuilderOptionsSetSLPVectorization(po, lvl >= 2);
+  LLVMPassBuilderOptionsSetLoopUnrolling(po, lvl >= 2);
+  LLVMErrorRef e = LLVMRunPasses(m, pipeline, tm, po);
   KN_ASSERT(!e);
   LLVMDisposePassBuilderOptions(po);
 }
 
-bool kn_cg_emit(kn_cg *cg, kn_emit_kind kind, const char *path, kn_diag *d) {
-  static kn_loc noloc;
-  char *err = NULL;
-  bool ok;
-  if (kind == KN_EMIT_LLVM) {
-    char *s = LLVMPrintModuleToString(cg->mod);
-    ok = kn_write_file_atomic(path, s, strlen(s));
-    LLVMDisposeMessage(s);
-  } else {
-    LLVMMemoryBufferRef buf;
-    if (LLVMTargetMachineEmitToMemoryBuffer(cg->tm, cg->mod, kind == KN_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile,
-                                            &err, &buf)) {
-      kn_diag_error(d, noloc, NULL, "code generation failed: %s", err);
-      LLVMDisposeMessage(err);
-      return false;
-    }
-    ok = kn_write_file_atomic(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf));
-    LLVMDisposeMemoryBuffer(buf);
-  }
-  if (!ok) kn_diag_error(d, noloc, "check that the directory exists and is writable", "cannot write '%s'", path);
-  return ok;
+/* The entry module holds only glue: entry points calling kernel functions calling wrappers
+ * through the thread pool, and the descriptor. O1 is enough for it (docs/performance.md). */
+void kn_cg_optimize(kn_cg *cg) {
+  for (LLVMValueRef fn = LLVMGetFirstFunction(cg->mod); fn; fn = LLVMGetNextFunction(fn))
+    if (!LLVMIsDeclaration(fn)) kn_cg_set_target_attrs(cg, cg->ctx, fn);
+  kn_cg_run_pipeline(cg, cg->mod, cg->tm, cg->opt_level < 1 ? 0 : 1);
 }
 
 void kn_cg_dispose(kn_cg *cg) {
-  for (int i = 0; i < cg->n_wraps; i++) free(cg->wraps[i].key);
-  free(cg->wraps);
+  kn_cg_wraps_free(cg);
   if (cg->b) LLVMDisposeBuilder(cg->b);
   if (cg->mod) LLVMDisposeModule(cg->mod);
   if (cg->tm) LLVMDisposeTargetMachine(cg->tm);
