@@ -25,6 +25,8 @@ typedef struct {
   float sink;
 } job;
 
+volatile float kn_sink; /* the accumulators' sum: keeps the loop from being removed */
+
 static double clk(clockid_t id) {
   struct timespec ts;
   clock_gettime(id, &ts);
@@ -69,15 +71,14 @@ int main(int argc, char **argv) {
       jobs[i].seconds = secs;
       pthread_create(&th[i], 0, run, &jobs[i]);
     }
-    double cpu = 0, wall = 0, sink = 0;
+    double cpu = 0, wall = 0;
     for (int i = 0; i < t && i < 64; i++) {
       pthread_join(th[i], 0);
       cpu += jobs[i].flops / jobs[i].cpu;
       wall += jobs[i].flops / jobs[i].wall;
-      sink += jobs[i].sink;
+      kn_sink += jobs[i].sink;
     }
-    printf("threads %d: per-thread cpu %.1f wall %.1f GFLOP/s (%g)\n", t, cpu / t * 1e-9, wall / t * 1e-9,
-           sink > 0 ? 0.0 : 1.0);
+    printf("threads %d: per-thread cpu %.1f wall %.1f GFLOP/s\n", t, cpu / t * 1e-9, wall / t * 1e-9);
   }
   return 0;
 }
