@@ -56,9 +56,9 @@ ms() { if [ "$cpu_time" = 1 ]; then ms_cpu "$@"; else ms_wall "$@"; fi; }
 # Per-round ratios no-pass time / configuration I's time, for KIND (train or infer) of model
 # $name, and their range. (Times are kept per model: before 2026-11-28 they were appended to one
 # file per configuration, so a second model's medians and ratios mixed in the first model's.)
-ratios() { paste "$tmp/$name.$1.$base" "$tmp/$name.$1.$2" | awk '$1 > 0 && $2 > 0 {printf "%.3f\n", $1 / $2}'; }
-range() { ratios "$1" "$2" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR) printf "[%s-%s]", lo, hi}'; }
-median() { sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
+. "$(dirname "$0")/bench_lib.sh"
+ratios() { ratio_list "$tmp/$name.$1.$base" "$tmp/$name.$1.$2"; }
+range() { ratio_range "$tmp/$name.$1.$base" "$tmp/$name.$1.$2"; }
 
 echo "uptime before: $(uptime)" >&2
 unit=$([ "$cpu_time" = 1 ] && echo "CPU ms" || echo "ms")

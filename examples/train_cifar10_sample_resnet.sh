@@ -29,7 +29,7 @@ echo "== compiling models/sample_resnet.yaml for 32x32 input, batch $batch"
 start=$(date +%s)
 echo "== training $epochs epochs: SGD momentum 0.9, lr $lr, cosine schedule, spec augmentation (flip, random resized crop)"
 "$out/sample_resnet" train --data "$data" --epochs "$epochs" --lr "$lr" --schedule cosine --eval-every 2 \
-  --threads "$threads" --out "$out"
+  --threads "$threads" --out "$out" --force # a rerun starts over
 end=$(date +%s)
 echo "== test accuracy of the best weights"
 "$out/sample_resnet" eval --data "$data" --weights "$out/best.safetensors" --threads "$threads" --quiet

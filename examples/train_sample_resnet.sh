@@ -8,9 +8,11 @@
 #
 #   examples/train_sample_resnet.sh              # about a minute on 2 cores after the build
 #   EPOCHS=5 KILN_DATA=~/cifar-10-batches-bin examples/train_sample_resnet.sh
+#   LAUNCH="mpirun -np 2" examples/train_sample_resnet.sh   # 2 processes (docs/distributed.md)
 #
 # Environment: KILN (compiler; built with scripts/build.sh when missing), KILN_DATA, OUT (run
-# directory, default out/quickstart), EPOCHS (default 3).
+# directory, default out/quickstart), EPOCHS (default 3), LAUNCH (a launcher put in front of the
+# train command, e.g. "mpirun -np 2": data-parallel on 2 ranks of batch 32 each).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 kiln=${KILN:-$root/build/kiln}
@@ -31,5 +33,7 @@ else
   echo "== CIFAR-10 not found (set KILN_DATA to a cifar-10-batches-bin directory): using the synthetic set"
   args=()
 fi
-"$out/sample_resnet" train "${args[@]}" --epochs "$epochs" --lr 0.05 --schedule cosine --eval-every 1 --out "$out"
+# --force: a rerun of this script starts the run in $out over (train refuses to overwrite a run
+# without it)
+${LAUNCH:-} "$out/sample_resnet" train "${args[@]}" --epochs "$epochs" --lr 0.05 --schedule cosine --eval-every 1 --out "$out" --force
 echo "== next: $out/sample_resnet predict IMAGE.png --weights $out/best.safetensors"

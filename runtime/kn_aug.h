@@ -6,13 +6,18 @@
  * the runtime never includes compiler headers.
  *
  * What is matched (torchvision >= 0.15, tensor or PIL input, uint8 until ToTensor):
- *  - RESIZE(size h,w): bilinear, align_corners=False, antialias off: src = (dst + 0.5) * in/out
- *    - 0.5, clamped below at 0; neighbours x0 = floor(src), x1 = min(x0 + 1, in - 1). Computed in
- *    float like torch's CPU kernel; before ToTensor the result is rounded half-to-even and clamped
- *    to 0..255 (torchvision's uint8 path: float interpolate, round, cast). Upscaling (32 -> 224)
- *    is identical with or without antialias; downscaling matches antialias=False only. PIL's
- *    fixed-point resampler may differ by 1 grey level on some pixels. `size` is exact (H, W),
- *    like Resize((h, w)); the smaller-edge form of Resize(int) is not supported.
+ *  - RESIZE(size h,w): Resize((h, w)) with torchvision's default antialias=True. After ToTensor,
+ *    upscaling both axes: bilinear, align_corners=False: src = (dst + 0.5) * in/out - 0.5, clamped below at 0;
+ *    neighbours x0 = floor(src), x1 = min(x0 + 1, in - 1), in float like torch's CPU kernel.
+ *    Downscaling either axis, and any resize before ToTensor: torch's antialiased bilinear, a
+ *    separable triangle filter whose support is scaled by the downscale factor
+ *    (kn_aug_resize_aa), width first, then height. Before ToTensor (the uint8 path) each pass
+ *    weighs in torch's uint8 fixed point (int16 weights, rounding shift, clamp to 0..255), so the
+ *    result equals torchvision's on uint8 tensors bit for bit (tests/runtime/test_preprocess.c);
+ *    PIL's resampler (22-bit weights) may differ by 1 grey level on single pixels.
+ *  - RESIZE_SHORTER(n): Resize(n): the shorter edge becomes n, the longer int(n * long / short).
+ *  - CENTER_CROP(size h,w): CenterCrop: top = round((H - h) / 2), left = round((W - w) / 2)
+ *    (half-to-even like Python); a crop larger than the image is an error (torchvision pads).
  *  - HFLIP(p): one uniform u per image (always drawn); flip when u < p.
  *  - RANDOM_RESIZED_CROP(size, scale, ratio): RandomResizedCrop.get_params exactly: up to 10
  *    attempts of target_area = area * U(scale), aspect = exp(U(log ratio)), w = round(sqrt(ta *
@@ -48,13 +53,15 @@ typedef enum {
   KN_RT_AUG_HFLIP,               /* p */
   KN_RT_AUG_RANDOM_RESIZED_CROP, /* size[2], scale[2], ratio[2] */
   KN_RT_AUG_TO_TENSOR,           /* uint8 -> float in [0, 1] */
-  KN_RT_AUG_NORMALIZE            /* mean[3], std[3] */
+  KN_RT_AUG_NORMALIZE,           /* mean[3], std[3] */
+  KN_RT_AUG_CENTER_CROP,         /* size[2] */
+  KN_RT_AUG_RESIZE_SHORTER       /* size[0]: the shorter edge, aspect kept */
 } kn_rt_aug_kind;
 
 /* Same field layout as kn_aug_step in compiler/ir/train.h. */
 typedef struct kn_rt_aug_step {
   kn_rt_aug_kind kind;
-  int size[2];            /* RESIZE, RANDOM_RESIZED_CROP: height, width */
+  int size[2];            /* RESIZE, RANDOM_RESIZED_CROP, CENTER_CROP: height, width; RESIZE_SHORTER: n */
   double p;               /* HFLIP */
   double scale[2];        /* RANDOM_RESIZED_CROP */
   double ratio[2];        /* RANDOM_RESIZED_CROP */
@@ -86,11 +93,15 @@ void kn_aug_run(const kn_aug_pipeline *p, const uint8_t *img, kn_rng *rng, float
 
 /* --- the individual operations (HWC float images), exposed for tests and predict --- */
 
-/* Bilinear resize (align_corners=False, no antialias) of the window [top, top+ch) x [left,
+/* Bilinear resize (align_corners=False, no antialias; the float path's upscale) of the window [top, top+ch) x [left,
  * left+cw) of an ih x iw x c image to oh x ow x c. round_u8: round half-to-even and clamp to
  * 0..255 (the uint8 path). */
 void kn_aug_resize(const float *in, int ih, int iw, int c, int top, int left, int ch, int cw, float *out, int oh,
                    int ow, bool round_u8);
+/* Antialiased bilinear resize (torch's antialias=True, PIL's BILINEAR) of the same window; the
+ * filter's support is max(1, in/out) per axis. round_u8 rounds each pass (the uint8 path). */
+void kn_aug_resize_aa(const float *in, int iw, int c, int top, int left, int ch, int cw, float *out, int oh, int ow,
+                      bool round_u8, float *tmp);
 /* Mirrors an h x w x c image left-right in place. */
 void kn_aug_hflip(float *img, int h, int w, int c);
 /* RandomResizedCrop.get_params: the crop box (top, left, height, width) for an h x w image. */

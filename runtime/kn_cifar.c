@@ -55,15 +55,38 @@ static bool cifar_read_file(kn_dataset *ds, const char *path, int first, long co
   return true;
 }
 
+/* A class name: printable ASCII or UTF-8 text without commas (checkpoints join names with ','). */
+static bool good_class_name(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f || *p == ',') return false;
+    if (*p < 0x80) continue;
+    int more = (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+    if (more < 0) return false;
+    for (int i = 0; i < more; i++)
+      if ((*++p & 0xC0) != 0x80) return false;
+  }
+  return true;
+}
+
 static bool cifar_read_meta(kn_dataset *ds, const char *path, kn_error *err) {
+  struct stat st;
+  if (stat(path, &st) != 0) return true; /* optional: the standard names stay */
+  if (!S_ISREG(st.st_mode)) return kn_error_set(err, "cifar: '%s' is not a regular file", path);
   FILE *f = fopen(path, "rb");
-  if (!f) return true; /* optional: the standard names stay */
+  if (!f) return kn_error_set(err, "cifar: cannot open '%s': %s", path, strerror(errno));
   char line[256];
-  int k = 0;
+  int k = 0, lineno = 0;
   while (k < KN_CIFAR_CLASSES && fgets(line, sizeof line, f)) {
+    lineno++;
     size_t n = strcspn(line, "\r\n");
+    bool whole = line[n] || feof(f);
     line[n] = 0;
     if (n == 0) continue;
+    if (!whole || n >= KN_DATASET_NAME_LEN || !good_class_name(line)) {
+      fclose(f);
+      return kn_error_set(err, "cifar: '%s' line %d is not a class name (printable text without ',', at most %d bytes)",
+                          path, lineno, KN_DATASET_NAME_LEN - 1);
+    }
     kn_dataset_set_class_name(ds, k++, line);
   }
   fclose(f);

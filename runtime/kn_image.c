@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jpeglib.h>
@@ -120,6 +121,15 @@ static bool decode_jpeg(kn_image *img, jpeg_state *s, const uint8_t *buf, size_t
     snprintf(s->msg, sizeof s->msg, "CMYK JPEGs are not supported");
     longjmp(s->jb, 1);
   }
+  /* The size limit before jpeg_start_decompress: for a progressive JPEG it reads every scan into
+   * whole-image coefficient buffers, so a 232-byte file declaring 65288x35356 pixels cost seconds
+   * and hundreds of MB before the check below (found by fuzz_image). */
+  if (cinfo.image_width > KN_IMAGE_MAX_SIDE || cinfo.image_height > KN_IMAGE_MAX_SIDE ||
+      (uint64_t)cinfo.image_width * cinfo.image_height > KN_IMAGE_MAX_PIXELS) {
+    snprintf(s->msg, sizeof s->msg, "%ux%u pixels is over the limit of %u", (unsigned)cinfo.image_width,
+             (unsigned)cinfo.image_height, (unsigned)KN_IMAGE_MAX_PIXELS);
+    longjmp(s->jb, 1);
+  }
   cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress(&cinfo);
   unsigned w = cinfo.output_width, h = cinfo.output_height;
@@ -168,6 +178,11 @@ bool kn_image_load(kn_image *img, const char *path, kn_error *err) {
   memset(img, 0, sizeof *img);
   FILE *f = fopen(path, "rb");
   if (!f) return kn_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+  struct stat st; /* a directory "opens" and sizes as LONG_MAX */
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(f);
+    return kn_error_set(err, "cannot read '%s': not a regular file", path);
+  }
   long n = -1;
   if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
   uint8_t *buf = n >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)n + 1) : NULL;

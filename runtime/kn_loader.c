@@ -23,7 +23,7 @@ static void build_one(void *arg, int64_t k, int tid) {
 /* Builds batch b of the current epoch into slots[b % 2]. */
 static void loader_build(kn_loader *ld, int b) {
   kn_batch *slot = &ld->slots[b % 2];
-  int total = ld->cfg.data->n, first = b * ld->cfg.batch;
+  int total = ld->n_order, first = b * ld->cfg.batch;
   int n = total - first < ld->cfg.batch ? total - first : ld->cfg.batch;
   for (int k = 0; k < n; k++) {
     slot->index[k] = ld->order[first + k];
@@ -106,6 +106,7 @@ bool kn_loader_init(kn_loader *ld, const kn_loader_config *cfg, kn_error *err) {
     kn_loader_free(ld);
     return kn_error_set(err, "loader: out of memory for batches of %d x %zu floats", cfg->batch, per);
   }
+  ld->n_order = ds->n;
   ld->n_batches = cfg->drop_last ? ds->n / cfg->batch : (ds->n + cfg->batch - 1) / cfg->batch;
   ld->next_batch = ld->n_batches; /* nothing until start_epoch */
   ld->request = -1;
@@ -134,6 +135,7 @@ void kn_loader_free(kn_loader *ld) {
   if (ld->pool.n_threads) kn_pool_free(&ld->pool);
   free(ld->scratch);
   free(ld->order);
+  free(ld->full);
   for (int s = 0; s < 2; s++) {
     free(ld->slots[s].x);
     free(ld->slots[s].y);
@@ -150,15 +152,32 @@ void kn_loader_image_shape(const kn_loader *ld, int *c, int *h, int *w) {
 
 int kn_loader_batches(const kn_loader *ld) { return ld->n_batches; }
 
+bool kn_loader_shard(kn_loader *ld, int rank, int count, bool pad) {
+  int n = ld->cfg.data->n;
+  if (count <= 1) return true;
+  ld->full = malloc((size_t)(n ? n : 1) * sizeof *ld->full);
+  if (!ld->full) return false;
+  ld->cfg.shard_rank = rank, ld->cfg.shard_count = count, ld->cfg.shard_pad = pad;
+  ld->n_order = pad ? (n + count - 1) / count : (int)((int64_t)n * (rank + 1) / count - (int64_t)n * rank / count);
+  int b = ld->cfg.batch;
+  ld->n_batches = ld->cfg.drop_last ? ld->n_order / b : (ld->n_order + b - 1) / b;
+  ld->next_batch = ld->n_batches;
+  return true;
+}
+
 void kn_loader_start_epoch(kn_loader *ld, int epoch) {
   loader_wait_idle(ld);
-  int n = ld->cfg.data->n;
-  for (int i = 0; i < n; i++) ld->order[i] = i;
+  int n = ld->cfg.data->n, count = ld->cfg.shard_count, rank = ld->cfg.shard_rank;
+  int32_t *all = count > 1 ? ld->full : ld->order;
+  for (int i = 0; i < n; i++) all[i] = i;
   if (ld->cfg.shuffle) {
     kn_rng r;
     kn_rng_init3(&r, ld->cfg.seed, (uint64_t)epoch, UINT64_MAX);
-    kn_rng_shuffle(&r, ld->order, n);
+    kn_rng_shuffle(&r, all, n);
   }
+  for (int j = 0; count > 1 && j < ld->n_order; j++) /* this rank's shard (kn_loader_shard) */
+    ld->order[j] = ld->cfg.shard_pad ? all[(int)(((int64_t)rank + (int64_t)count * j) % n)]
+                                     : all[(int)((int64_t)n * rank / count) + j];
   ld->epoch = epoch;
   ld->next_batch = 0;
   ld->ready[0] = ld->ready[1] = -1;

@@ -39,6 +39,8 @@ typedef struct kn_loader_config {
   uint64_t seed;
   int threads;                 /* augmentation threads (<= 0: online CPUs) */
   bool sync;                   /* no prefetch thread: each batch is built inside kn_loader_next */
+  int shard_rank, shard_count; /* set by kn_loader_shard; count 0 or 1: the whole set */
+  bool shard_pad;
 } kn_loader_config;
 
 /* A partial batch is padded to `batch` images: zero pixels, label 0, index -1; only the first n
@@ -57,7 +59,9 @@ typedef struct kn_loader {
   kn_pool pool;
   float *scratch;          /* [threads][aug scratch] */
   size_t scratch_floats;   /* per thread */
-  int32_t *order;          /* [data->n] this epoch's order */
+  int32_t *order;          /* [data->n] this epoch's order (of this rank's shard: n_order) */
+  int32_t *full;           /* [data->n] the whole set's order, when sharded */
+  int n_order;
   int epoch;
   int n_batches;           /* per epoch */
   int next_batch;          /* the batch kn_loader_next returns next */
@@ -81,6 +85,14 @@ void kn_loader_free(kn_loader *ld);
 void kn_loader_image_shape(const kn_loader *ld, int *c, int *h, int *w);
 /* Batches per epoch (counting a final partial batch unless drop_last). */
 int kn_loader_batches(const kn_loader *ld);
+/* Data-parallel training (docs/distributed.md): this loader yields only shard `rank` of `count`.
+ * pad (training, PyTorch's DistributedSampler with drop_last = false): every epoch's shared
+ * shuffle is padded to a multiple of count by repeating its first images and rank r takes
+ * positions r, r + count, r + 2 count, ...; so every rank has ceil(n / count) images and the same
+ * number of batches, and count ranks with batch B see the images one rank with batch count x B
+ * would. Without pad (evaluation): the contiguous block [r n / count, (r + 1) n / count), no
+ * image twice. Call before the first kn_loader_start_epoch; false when out of memory. */
+bool kn_loader_shard(kn_loader *ld, int rank, int count, bool pad);
 /* Sets up epoch `epoch` (its order) and starts building its first batch. Abandons any batch of
  * the previous epoch that was not consumed. */
 void kn_loader_start_epoch(kn_loader *ld, int epoch);

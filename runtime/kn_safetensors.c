@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define KN_ST_MAX_HEADER (100u << 20) /* the reference implementation's limit */
 
@@ -95,6 +96,7 @@ static bool jstring(jcur *c, char **out) {
         cp = cp * 16 + (unsigned)h;
         c->p++;
       }
+      if (cp == 0) return free(s), jfail(c, "\\u0000 in a string (a name would be cut short there)");
       if (cp >= 0xD800 && cp < 0xE000) cp = 0xFFFD; /* lone surrogate halves: replacement char */
       if (cp < 0x80) s[n++] = (char)cp;
       else if (cp < 0x800) s[n++] = (char)(0xC0 | cp >> 6), s[n++] = (char)(0x80 | (cp & 0x3F));
@@ -350,6 +352,11 @@ bool kn_st_read(kn_st_file *f, const char *path, kn_error *err) {
   memset(f, 0, sizeof *f);
   FILE *fp = fopen(path, "rb");
   if (!fp) return kn_error_set(err, "safetensors: cannot open '%s': %s", path, strerror(errno));
+  struct stat st; /* a directory "opens" and sizes as LONG_MAX */
+  if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(fp);
+    return kn_error_set(err, "safetensors: '%s' is not a regular file", path);
+  }
   long size = -1;
   if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
   if (size < 0 || fseek(fp, 0, SEEK_SET) != 0) {

@@ -3,6 +3,7 @@
 #include "kn_safetensors.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,13 @@ bool kn_st_writer_write(const kn_st_writer *w, const char *path, kn_error *err) 
   if (ok && rename(tmp, path) != 0) {
     ok = false;
     saved = errno;
+  }
+  if (ok) { /* the rename itself reaches the disk only with the directory */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY) : -1;
+    if (fd >= 0) fsync(fd), close(fd);
+    free(dir);
   }
   if (!ok) {
     unlink(tmp);

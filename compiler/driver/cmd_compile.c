@@ -19,6 +19,13 @@
 #include "weights_check.h"
 
 
+enum { KN_MAX_CPU_TARGETS = 4 };
+
+static void free_targets(char **cpus, int n) {
+  for (int k = 0; k < n; k++) free(cpus[k]);
+  free(cpus);
+}
+
 static void usage(FILE *f) {
   fputs("usage: kiln compile [options] FILE\n\n"
         "Compiles a model spec into a native executable whose inference (forward) and training\n"
@@ -31,7 +38,11 @@ static void usage(FILE *f) {
         "  --weights FILE     embed trained weights (safetensors) in the executable or bundle;\n"
         "                     checked first: names, shapes and dtypes must fit the model\n"
         "  -O0 .. -O3         optimisation level (default -O3)\n"
-        "  --cpu=NAME         target CPU (default: this machine's), e.g. skylake-avx512, x86-64-v3\n"
+        "  --cpu=NAME         target CPU (default: this machine's), e.g. skylake-avx512, x86-64-v3;\n"
+        "                     a list (--cpu=x86-64-v4,x86-64-v3, at most 4) or portable\n"
+        "                     (= " KN_CPU_PORTABLE "): one code path per target, the\n"
+        "                     executable or bundle runs the first one the CPU supports; every\n"
+        "                     executable checks its CPU at start (exit 4 naming what is missing)\n"
         "  --features=LIST    target features, e.g. +avx2,+fma (default: the CPU's)\n"
         "  --entry=WHICH      both (default), forward (inference only) or train\n"
         "  --target=cuda      NVIDIA GPU (sm_80+): an executable with the same commands whose entry\n"
@@ -41,6 +52,8 @@ static void usage(FILE *f) {
         "                     tensor cores, operands rounded to tf32), bf16 (tensor cores, operands\n"
         "                     rounded to bf16) or fp32 (exact SIMT kernels)\n"
         "  --keep-grads       keep parameter gradients after the training step (for inspection)\n"
+        "  --sync-bn          under mpirun, average BatchNorm batch statistics over the ranks (docs/distributed.md)\n"
+        "  --bucket-kb=N      gradient all-reduce buckets of about N KB under mpirun (default 4096)\n"
         "  --bn-stats=WHERE   training-mode BN statistics of fused groups: sweep (a pre-pass of the\n"
         "                     normalising sweep), conv (default: the conv's epilogue gathers mean\n"
         "                     and variance), all (also batchnorm2d_grad's sums in the grad-input\n"
@@ -90,7 +103,7 @@ static char *header_path(const char *obj) {
 /* --target=cuda --emit=exe: the GPU model object (same descriptor as the CPU build, PTX per
  * entry) linked with the same runtime, train config and weights (docs/gpu.md). */
 static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_entry *entries, int ne, const char *out,
-                            const char *weights, bool stats, kn_diag *d) {
+                            const char *weights, bool stats, const kn_ptx_options *go, kn_diag *d) {
   const char *rt = kn_ptx_runtime_lib();
   if (!rt) {
     kn_diag_error(d, (kn_loc){0}, "build kiln's runtime (target kilnrt_cuda) or set KILN_RUNTIME_DIR",
@@ -102,7 +115,7 @@ static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_ent
   char *base = kn_fmt("%s.kiln%d", out, (int)getpid());
   kn_ptx_model_stats st;
   const char *name = s->model_name ? s->model_name : "model";
-  bool ok = kn_ptx_model_sources(name, pe, ne, base, &st, d);
+  bool ok = kn_ptx_model_sources(name, pe, ne, base, go, &st, d);
   if (ok && stats) {
     fprintf(stderr, "kiln: model '%s' for CUDA sm_80 (PTX 7.5)\n  persist region      %12lld bytes\n", name,
             (long long)st.persist_size);
@@ -125,10 +138,12 @@ static int compile_cuda_exe(const kn_spec *s, const char *file, const kn_cpu_ent
 
 int kn_cmd_compile(int argc, char **argv) {
   const char *file = NULL, *out = NULL, *emit = "exe", *weights = NULL, *which = "both", *target = "cpu";
-  bool stats = false, time_report = false, verbose = false;
+  bool stats = false, time_report = false, verbose = false, sync_bn = false;
   kn_timer t_all = kn_timer_start();
   kn_cpu_options co;
   kn_cpu_options_defaults(&co);
+  kn_ptx_options gpu; /* --target=cuda */
+  kn_ptx_options_default(&gpu);
   co.cache = true;
   kn_spec_options so = {0};
   kn_pipeline_options po; /* graph passes (compiler/passes/pipeline.h) */
@@ -157,9 +172,19 @@ int kn_cmd_compile(int argc, char **argv) {
         fprintf(stderr, "kiln compile: unknown --gpu-math '%s' (use tf32, bf16 or fp32)\n", a + 11);
         return KN_EXIT_USAGE;
       }
-      kn_ptx_set_default_math(m);
+      gpu.math = m;
     }
     else if (!strcmp(a, "--keep-grads")) co.keep_grads = true;
+    else if (!strcmp(a, "--sync-bn")) sync_bn = true;
+    else if (!strncmp(a, "--bucket-kb=", 12)) {
+      char *end;
+      long kb = strtol(a + 12, &end, 10);
+      if (*end || kb < 1 || kb > (1L << 22)) {
+        fprintf(stderr, "kiln compile: --bucket-kb wants a size in KB from 1 to 4194304, not '%s'\n", a + 12);
+        return KN_EXIT_USAGE;
+      }
+      kn_allreduce_set_bucket_bytes((int64_t)kb << 10);
+    }
     else if (!strncmp(a, "--bn-stats=", 11)) {
       const char *m = a + 11;
       co.bn_stats = !strcmp(m, "sweep") ? KN_BN_STATS_SWEEP : !strcmp(m, "conv") ? KN_BN_STATS_CONV
@@ -213,18 +238,35 @@ int kn_cmd_compile(int argc, char **argv) {
     return KN_EXIT_USAGE;
   }
   if (!kn_cli_args_ok(&pd, file, usage)) return KN_EXIT_USAGE;
+  char **cpus = NULL; /* --cpu=A,B or portable: the targets, best first */
+  int n_cpus = kn_cpu_parse_targets(co.cpu, &cpus);
+  if (n_cpus > KN_MAX_CPU_TARGETS || (n_cpus > 1 && (strcmp(emit, "exe") && strcmp(emit, "bundle"))) ||
+      (n_cpus > 1 && strcmp(target, "cpu")) || (co.cpu && !n_cpus)) {
+    fprintf(stderr, "kiln compile: --cpu=%s: %s\n", co.cpu,
+            n_cpus > KN_MAX_CPU_TARGETS ? "at most 4 targets"
+            : !n_cpus                   ? "name a CPU (e.g. x86-64-v3), a list (x86-64-v4,x86-64-v3) or portable"
+                                        : "several targets need --emit=exe or --emit=bundle for the CPU");
+    free_targets(cpus, n_cpus);
+    return KN_EXIT_USAGE;
+  }
   kn_timing_reset();
   kn_progress_init(verbose);
   kn_timer t = kn_timer_start();
   kn_spec *s = kn_cli_load_spec(file, &so);
   kn_timing_add("spec", t);
-  if (!s) return KN_EXIT_USER;
+  if (!s) {
+    free_targets(cpus, n_cpus);
+    return KN_EXIT_USER;
+  }
+  for (int i = 0; sync_bn && i < s->graph->n_nodes; i++) /* copied to the gradients by autodiff */
+    if (s->graph->nodes[i].op == KN_OP_BATCHNORM2D) kn_node_set_int(&s->graph->nodes[i], KN_ATTR_SYNC, 1);
   kn_diag d;
   kn_diag_init(&d);
   if (weights && !kn_weights_check(s->graph, weights, &d)) { /* before minutes of building */
     kn_diag_print(&d, stderr);
     kn_diag_free(&d);
     kn_spec_dispose(s);
+    free_targets(cpus, n_cpus);
     return KN_EXIT_USER;
   }
   bool classifier = !strcmp(emit, "bundle") || (!strcmp(emit, "exe") && !strcmp(which, "forward"));
@@ -255,16 +297,20 @@ int kn_cmd_compile(int argc, char **argv) {
     kn_timing_add("graph passes (train_step)", t);
   }
   char *outp = out ? bundle_output(out, emit) : default_output(file, emit);
-  kn_cpu_module *m = NULL;
+  kn_cpu_module *m = NULL, *ms[KN_MAX_CPU_TARGETS] = {0}; /* m = ms[0]; more with --cpu=A,B */
   if (rc == KN_EXIT_OK && !strcmp(target, "cuda") && !strcmp(emit, "exe")) /* GPU executable (codegen/ptx) */
-    rc = compile_cuda_exe(s, file, entries, ne, outp, weights, stats, &d);
+    rc = compile_cuda_exe(s, file, entries, ne, outp, weights, stats, &gpu, &d);
   else if (rc == KN_EXIT_OK && !strcmp(target, "cuda")) /* PTX module (codegen/ptx) */
-    rc = kn_ptx_cmd_compile(train ? train : infer, emit, outp, &d);
+    rc = kn_ptx_cmd_compile(train ? train : infer, emit, outp, &gpu, &d);
   else if (rc == KN_EXIT_OK) {
-    m = kn_cpu_compile(s->model_name ? s->model_name : "model", entries, ne, &co, &d);
-    if (!m) rc = KN_EXIT_USER;
+    for (int k = 0; k < (n_cpus ? n_cpus : 1) && rc == KN_EXIT_OK; k++) { /* one code path per --cpu target */
+      co.cpu = n_cpus ? cpus[k] : NULL;
+      ms[k] = kn_cpu_compile(s->model_name ? s->model_name : "model", entries, ne, &co, &d);
+      if (!ms[k]) rc = KN_EXIT_USER;
+      else if (stats) kn_cpu_print_stats(ms[k], stderr);
+    }
+    m = rc == KN_EXIT_OK ? ms[0] : NULL;
   }
-  if (m && stats) kn_cpu_print_stats(m, stderr);
   if (m) {
     if (!strcmp(emit, "llvm") || !strcmp(emit, "asm")) {
       if (!kn_cpu_emit(m, !strcmp(emit, "llvm") ? KN_EMIT_LLVM : KN_EMIT_ASM, outp, &d)) rc = KN_EXIT_USER;
@@ -274,8 +320,9 @@ int kn_cmd_compile(int argc, char **argv) {
       free(h);
     } else { /* exe or bundle, with the train config (and --weights) embedded: ship.c */
       char *text = kn_ship_train_text(&s->train, file), *h = header_path(outp);
-      if (!strcmp(emit, "bundle") ? !kn_ship_bundle(m, outp, h, &s->train, text, weights, &d)
-                                  : !kn_ship_exe(m, outp, text, weights, &d))
+      int n = n_cpus ? n_cpus : 1;
+      if (!strcmp(emit, "bundle") ? !kn_ship_bundle(ms, n, outp, h, &s->train, text, weights, &d)
+                                  : !kn_ship_exe(ms, n, outp, text, weights, &d))
         rc = KN_EXIT_USER;
       free(h);
       free(text);
@@ -288,7 +335,8 @@ int kn_cmd_compile(int argc, char **argv) {
     kn_timer now = kn_timer_start();
     fprintf(stderr, "  (whole command so far: %.3f s wall, %.3f s CPU)\n", now.wall - t_all.wall, now.cpu - t_all.cpu);
   }
-  kn_cpu_module_dispose(m);
+  for (int k = 0; k < KN_MAX_CPU_TARGETS; k++) kn_cpu_module_dispose(ms[k]);
+  free_targets(cpus, n_cpus);
   kn_graph_dispose(infer);
   kn_graph_dispose(train);
   kn_spec_dispose(s);

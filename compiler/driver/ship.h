@@ -2,8 +2,10 @@
  * spec's train config and optionally trained weights embedded, or a C bundle (object + header).
  *
  *   char *text = kn_ship_train_text(&spec->train, spec->path);
- *   kn_ship_exe(module, "sample_resnet", text, "best.safetensors", &d);       // weights may be NULL
- *   kn_ship_bundle(module, "clf.o", "clf.h", &spec->train, text, "best.safetensors", &d);
+ *   kn_ship_exe(&module, 1, "sample_resnet", text, "best.safetensors", &d);   // weights may be NULL
+ *   kn_ship_bundle(&module, 1, "clf.o", "clf.h", &spec->train, text, "best.safetensors", &d);
+ * Several modules of the same graphs, one per --cpu target (best first), make a multi-target
+ * executable or bundle that picks its code path at start.
  *   free(text);
  */
 #ifndef KN_SHIP_H
@@ -29,10 +31,11 @@ bool kn_ship_exe_object(const char *model_obj, const char *out, const char *trai
 bool kn_ship_cuda_exe(const char *base, const char *rt_lib, const char *out, const char *train_text, const char *weights,
                       kn_diag *d);
 /* Model object + blobs, linked with the runtime into the executable `out`. */
-bool kn_ship_exe(kn_cpu_module *m, const char *out, const char *train_text, const char *weights, kn_diag *d);
+bool kn_ship_exe(kn_cpu_module *const *ms, int n, const char *out, const char *train_text, const char *weights,
+                 kn_diag *d);
 /* One relocatable object `out` (model, blobs, the runtime's kn_bundle API and what it needs) and
  * the header declaring that API. */
-bool kn_ship_bundle(kn_cpu_module *m, const char *out, const char *header, const kn_train_config *t,
+bool kn_ship_bundle(kn_cpu_module *const *ms, int n, const char *out, const char *header, const kn_train_config *t,
                     const char *train_text, const char *weights, kn_diag *d);
 
 #endif

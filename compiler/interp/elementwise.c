@@ -1,38 +1,8 @@
-/* elementwise.c — reference pointwise ops: relu, sigmoid and their gradients (from the saved
- * output y), and add/mul with broadcasting (same rank; where shapes differ one side is 1). */
+/* elementwise.c — reference add/mul with broadcasting (same rank; where shapes differ one side
+ * is 1). The unary pointwise ops are in activations.c. */
 #include <math.h>
 
 #include "kernels.h"
-
-void kn_k_relu(const kn_kargs *a) {
-  int64_t n = kn_shape_numel(kn_k_ishape(a, 0));
-  const float *x = kn_k_in(a, 0);
-  float *y = kn_k_out(a, 0);
-  for (int64_t i = 0; i < n; i++) y[i] = (x[i] > 0.0f || isnan(x[i])) ? x[i] : 0.0f;
-}
-
-/* in: dy, y -> dx = dy where y > 0 */
-void kn_k_relu_grad(const kn_kargs *a) {
-  int64_t n = kn_shape_numel(kn_k_ishape(a, 0));
-  const float *dy = kn_k_in(a, 0), *y = kn_k_in(a, 1);
-  float *dx = kn_k_out(a, 0);
-  for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-}
-
-void kn_k_sigmoid(const kn_kargs *a) {
-  int64_t n = kn_shape_numel(kn_k_ishape(a, 0));
-  const float *x = kn_k_in(a, 0);
-  float *y = kn_k_out(a, 0);
-  for (int64_t i = 0; i < n; i++) y[i] = (float)(1.0 / (1.0 + exp(-(double)x[i])));
-}
-
-/* in: dy, y -> dx = dy * y * (1 - y) */
-void kn_k_sigmoid_grad(const kn_kargs *a) {
-  int64_t n = kn_shape_numel(kn_k_ishape(a, 0));
-  const float *dy = kn_k_in(a, 0), *y = kn_k_in(a, 1);
-  float *dx = kn_k_out(a, 0);
-  for (int64_t i = 0; i < n; i++) dx[i] = (float)((double)dy[i] * y[i] * (1.0 - y[i]));
-}
 
 /* y = a + b or a * b over the broadcast of inputs 0 and 1 into output 0. */
 static void broadcast2(const kn_kargs *a, bool mul) {

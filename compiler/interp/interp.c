@@ -93,8 +93,11 @@ void kn_interp_exec(const kn_graph *g, const kn_node *n, void *const *in, void *
   switch (n->op) {
   case KN_OP_CONV2D: kn_k_conv2d(k); return;
   case KN_OP_BATCHNORM2D: kn_k_batchnorm2d(k); return;
-  case KN_OP_RELU: kn_k_relu(k); return;
-  case KN_OP_SIGMOID: kn_k_sigmoid(k); return;
+#define KN_EW_EXEC(ID, nm, S, AT, V, F, G)                                    \
+  case KN_OP_##ID: kn_k_unary(k, kn_ref_##nm); return;                     \
+  case KN_OP_##ID##_GRAD: kn_k_unary_grad(k, kn_ref_##nm##_grad); return;
+    KN_ELTWISE_OPS(KN_EW_EXEC)
+#undef KN_EW_EXEC
   case KN_OP_MAXPOOL2D: kn_k_maxpool2d(k); return;
   case KN_OP_AVGPOOL2D: kn_k_avgpool2d(k); return;
   case KN_OP_GLOBAL_AVGPOOL: kn_k_global_avgpool(k); return;
@@ -108,13 +111,12 @@ void kn_interp_exec(const kn_graph *g, const kn_node *n, void *const *in, void *
   case KN_OP_FLATTEN: kn_k_copy(k); return;
   case KN_OP_UPSAMPLE: kn_k_upsample(k); return;
   case KN_OP_LOG_SOFTMAX: kn_k_log_softmax(k); return;
+  case KN_OP_SOFTMAX: kn_k_softmax(k); return;
   case KN_OP_NLL_LOSS: kn_k_nll_loss(k); return;
   case KN_OP_CONV2D_GRAD_INPUT: kn_k_conv2d_grad_input(k); return;
   case KN_OP_CONV2D_GRAD_WEIGHT: kn_k_conv2d_grad_weight(k); return;
   case KN_OP_BIAS_GRAD: kn_k_bias_grad(k); return;
   case KN_OP_BATCHNORM2D_GRAD: kn_k_batchnorm2d_grad(k); return;
-  case KN_OP_RELU_GRAD: kn_k_relu_grad(k); return;
-  case KN_OP_SIGMOID_GRAD: kn_k_sigmoid_grad(k); return;
   case KN_OP_MAXPOOL2D_GRAD: kn_k_maxpool2d_grad(k); return;
   case KN_OP_AVGPOOL2D_GRAD: kn_k_avgpool2d_grad(k); return;
   case KN_OP_GLOBAL_AVGPOOL_GRAD: kn_k_global_avgpool_grad(k); return;
@@ -128,7 +130,9 @@ void kn_interp_exec(const kn_graph *g, const kn_node *n, void *const *in, void *
   case KN_OP_RESHAPE: kn_k_copy(k); return;
   case KN_OP_UPSAMPLE_GRAD: kn_k_upsample_grad(k); return;
   case KN_OP_LOG_SOFTMAX_GRAD: kn_k_log_softmax_grad(k); return;
+  case KN_OP_SOFTMAX_GRAD: kn_k_softmax_grad(k); return;
   case KN_OP_NLL_LOSS_GRAD: kn_k_nll_loss_grad(k); return;
+  case KN_OP_ALLREDUCE_MEAN: kn_k_copy(k); return; /* the reference is one process: the mean of one */
   case KN_OP_SGD_UPDATE: kn_k_sgd_update(k); return;
   case KN_OP_ADAM_UPDATE: kn_k_adam_update(k); return;
   case KN_OP_BN_RUNNING_UPDATE: kn_k_bn_running_update(k); return;

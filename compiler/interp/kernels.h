@@ -1,5 +1,5 @@
 /* kernels.h — private to the interpreter: the reference kernel of every op, one function each,
- * grouped by family (conv.c, norm.c, pool.c, reduce.c, elementwise.c, linear.c, loss.c,
+ * grouped by family (conv.c, norm.c, pool.c, reduce.c, activations.c, elementwise.c, linear.c, loss.c,
  * shape_ops.c, optim.c). kn_interp_exec (interp.c) dispatches to them.
  *
  * Every kernel reads the shapes of its inputs and outputs from the graph values of the node and
@@ -69,11 +69,15 @@ void kn_k_channel_max(const kn_kargs *a);
 void kn_k_channel_max_grad(const kn_kargs *a);
 void kn_k_bias_grad(const kn_kargs *a);
 void kn_k_sum_to(const kn_kargs *a);
+/* activations.c: the ops of eltwise.def, kn_ref_<op>(x, a) and kn_ref_<op>_grad(dy, s, a) */
+#define KN_EW_REF_DECL(ID, nm, S, AT, V, F, G) \
+  double kn_ref_##nm(double x, double a);   \
+  double kn_ref_##nm##_grad(double dy, double s, double a);
+KN_ELTWISE_OPS(KN_EW_REF_DECL)
+#undef KN_EW_REF_DECL
+void kn_k_unary(const kn_kargs *a, double (*f)(double x, double p));
+void kn_k_unary_grad(const kn_kargs *a, double (*f)(double dy, double s, double p));
 /* elementwise.c */
-void kn_k_relu(const kn_kargs *a);
-void kn_k_relu_grad(const kn_kargs *a);
-void kn_k_sigmoid(const kn_kargs *a);
-void kn_k_sigmoid_grad(const kn_kargs *a);
 void kn_k_add(const kn_kargs *a);
 void kn_k_mul(const kn_kargs *a);
 /* linear.c */
@@ -83,6 +87,8 @@ void kn_k_linear_grad_weight(const kn_kargs *a);
 /* loss.c */
 void kn_k_log_softmax(const kn_kargs *a);
 void kn_k_log_softmax_grad(const kn_kargs *a);
+void kn_k_softmax(const kn_kargs *a);      /* over dim 1 of [N,K] or [N,C,H,W] */
+void kn_k_softmax_grad(const kn_kargs *a); /* dy, y */
 void kn_k_nll_loss(const kn_kargs *a);
 void kn_k_nll_loss_grad(const kn_kargs *a);
 /* shape_ops.c */

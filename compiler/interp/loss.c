@@ -1,4 +1,4 @@
-/* loss.c — reference log_softmax over dim 1 of [N,K], the negative log-likelihood loss (mean over
+/* loss.c — reference log_softmax over dim 1 of [N,K], softmax over dim 1 of [N,K] or [N,C,H,W], the negative log-likelihood loss (mean over
  * the batch, int32 labels in [0, K)) and their gradients. */
 #include <math.h>
 
@@ -31,6 +31,43 @@ void kn_k_log_softmax_grad(const kn_kargs *a) {
     for (int64_t k = 0; k < K; k++) sum += dy[n * K + k];
     for (int64_t k = 0; k < K; k++) dx[n * K + k] = (float)(dy[n * K + k] - exp((double)y[n * K + k]) * sum);
   }
+}
+
+/* softmax over dim 1 of [N, C, (H, W)]: for each (n, h, w) the C values at stride H*W. */
+static void softmax_dims(kn_shape s, int64_t *N, int64_t *C, int64_t *inner) {
+  *N = s.d[0], *C = s.d[1];
+  *inner = s.rank == 4 ? s.d[2] * s.d[3] : 1;
+}
+
+void kn_k_softmax(const kn_kargs *a) {
+  int64_t N, C, in;
+  softmax_dims(kn_k_ishape(a, 0), &N, &C, &in);
+  const float *x = kn_k_in(a, 0);
+  float *y = kn_k_out(a, 0);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t i = 0; i < in; i++) {
+      const float *xc = x + n * C * in + i;
+      double mx = xc[0], sum = 0.0;
+      for (int64_t c = 1; c < C; c++)
+        if (xc[c * in] > mx) mx = xc[c * in];
+      for (int64_t c = 0; c < C; c++) sum += exp(xc[c * in] - mx);
+      for (int64_t c = 0; c < C; c++) y[n * C * in + c * in + i] = (float)(exp(xc[c * in] - mx) / sum);
+    }
+}
+
+/* in: dy, y -> dx = y * (dy - sum_c dy * y) */
+void kn_k_softmax_grad(const kn_kargs *a) {
+  int64_t N, C, in;
+  softmax_dims(kn_k_ishape(a, 0), &N, &C, &in);
+  const float *dy = kn_k_in(a, 0), *y = kn_k_in(a, 1);
+  float *dx = kn_k_out(a, 0);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t i = 0; i < in; i++) {
+      int64_t o = n * C * in + i;
+      double dot = 0.0;
+      for (int64_t c = 0; c < C; c++) dot += (double)dy[o + c * in] * y[o + c * in];
+      for (int64_t c = 0; c < C; c++) dx[o + c * in] = (float)(y[o + c * in] * (dy[o + c * in] - dot));
+    }
 }
 
 /* in: logp[N,K], labels[N] (i32) -> loss[1] = -mean_n logp[n, labels[n]] */

@@ -11,7 +11,8 @@ kn_shape kn_shape4(int64_t n, int64_t c, int64_t h, int64_t w) { return (kn_shap
 
 int64_t kn_shape_numel(kn_shape s) {
   int64_t n = 1;
-  for (int i = 0; i < s.rank; i++) n *= s.d[i];
+  for (int i = 0; i < s.rank; i++)
+    if (__builtin_mul_overflow(n, s.d[i], &n)) return INT64_MAX;
   return n;
 }
 

@@ -88,7 +88,11 @@ typedef struct kn_shape {
 kn_shape kn_shape1(int64_t a);
 kn_shape kn_shape2(int64_t a, int64_t b);
 kn_shape kn_shape4(int64_t n, int64_t c, int64_t h, int64_t w);
+/* Element count; saturates at INT64_MAX instead of overflowing. */
 int64_t kn_shape_numel(kn_shape s);
+/* The tensor-size limit shape inference enforces on every value (2^32 elements, 16 GiB of fp32),
+ * so that byte sizes and arena offsets (sums of at most millions of values) fit in int64. */
+#define KN_MAX_TENSOR_ELEMS (INT64_C(1) << 32)
 bool kn_shape_eq(kn_shape a, kn_shape b);
 /* Writes "[8, 64, 56, 56]" into buf (>= 64 bytes); returns buf. */
 char *kn_shape_str(kn_shape s, char *buf);
@@ -204,6 +208,16 @@ void kn_node_set_shape(kn_node *n, kn_attr_id a, kn_shape s);
 int64_t kn_node_int(const kn_node *n, kn_attr_id a);
 int64_t kn_node_pair(const kn_node *n, kn_attr_id a, int which); /* which 0 = h, 1 = w */
 double kn_node_float(const kn_node *n, kn_attr_id a);
+
+/* ---- unary elementwise ops of eltwise.def (the op or its _grad) ---- */
+typedef struct kn_ew_info {
+  kn_op op, grad; /* the forward op and its gradient op */
+  bool saves_y;   /* the gradient reads the forward output (else the forward input) */
+} kn_ew_info;
+/* The eltwise.def row of op (forward or gradient); NULL for every other op. */
+const kn_ew_info *kn_ew_find(kn_op op);
+/* The formulas' parameter `a` of node n: its float attribute (negative_slope), 0 when none. */
+float kn_ew_param(const kn_node *n);
 kn_shape kn_node_shape_attr(const kn_node *n, kn_attr_id a);
 void kn_node_copy_attrs(kn_node *dst, const kn_node *src);
 

@@ -81,9 +81,15 @@ static bool window(ctx *c, kn_shape x, int64_t *oh, int64_t *ow, bool dilated) {
     int64_t span = dl[i] * (k[i] - 1) + 1;
     o[i] = (in[i] + 2 * p[i] - span) / s[i] + 1;
     if (in[i] + 2 * p[i] < span || o[i] < 1) {
-      char a[64], b[64];
-      snprintf(b, sizeof b, "%lldx%lld", (long long)kn_node_pair(n, KN_ATTR_KERNEL, 0),
-               (long long)kn_node_pair(n, KN_ATTR_KERNEL, 1)); /* k[1] is not set yet when i == 0 */
+      char a[64], b[96];
+      int64_t kk[2], sp[2]; /* k[1] is not set yet when i == 0 */
+      for (int j = 0; j < 2; j++) {
+        kk[j] = kn_node_pair(n, KN_ATTR_KERNEL, j);
+        sp[j] = (dilated ? kn_node_pair(n, KN_ATTR_DILATION, j) : 1) * (kk[j] - 1) + 1;
+      }
+      int m = snprintf(b, sizeof b, "%lldx%lld", (long long)kk[0], (long long)kk[1]);
+      if (sp[0] != kk[0] || sp[1] != kk[1])
+        snprintf(b + m, sizeof b - (size_t)m, " (dilated to %lldx%lld)", (long long)sp[0], (long long)sp[1]);
       return fail(c, "use a smaller kernel or more padding, or a larger input",
                   "input %s is smaller than the %s window", kn_shape_str(x, a), b);
     }
@@ -146,9 +152,37 @@ static bool same_shape_updates(ctx *c) {
   return true;
 }
 
+static bool infer_op(ctx *cp);
+
+/* A shape with a non-positive dimension or over the tensor-size limit (KN_MAX_TENSOR_ELEMS). */
+static bool want_size(ctx *c, kn_shape s, const char *what) {
+  bool ok = kn_shape_numel(s) <= KN_MAX_TENSOR_ELEMS;
+  for (int i = 0; i < s.rank; i++) ok = ok && s.d[i] >= 1;
+  if (ok) return true;
+  char a[64], b[64];
+  snprintf(b, sizeof b, "%s %s", what, kn_shape_str(s, a));
+  return fail(c, "use fewer channels or features, a smaller input or a smaller batch",
+              "%s is empty or over the tensor-size limit of 2^32 elements%s", b, "");
+}
+
 bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
   ctx c = {g, n, d};
   if (!check_arity(&c)) return false;
+  for (int i = 0; i < n->n_in; i++) {
+    KN_ASSERT(n->in[i] >= 0 && n->in[i] < g->n_vals);
+    if (!want_size(&c, S(&c, i), g->vals[n->in[i]].kind == KN_VAL_PARAM ? "parameter" : "input")) return false;
+  }
+  if (!infer_op(&c)) return false;
+  for (int k = 0; k < c.n->n_out; k++)
+    if (!want_size(&c, g->vals[c.n->out[k]].shape, "output")) return false;
+  return true;
+}
+
+static bool infer_op(ctx *cp) {
+  ctx c = *cp;
+  kn_graph *g = c.g;
+  kn_node *n = c.n;
+  (void)g;
   for (int i = 0; i < n->n_in; i++) KN_ASSERT(n->in[i] >= 0 && n->in[i] < g->n_vals);
   kn_shape x = n->n_in ? S(&c, 0) : (kn_shape){0, {0}};
   int64_t oh, ow;
@@ -177,8 +211,8 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
     }
     return true;
   }
-  case KN_OP_RELU:
-  case KN_OP_SIGMOID:
+  KN_EW_FWD_CASES
+  case KN_OP_ALLREDUCE_MEAN:
     return one(&c, x);
   case KN_OP_MAXPOOL2D:
   case KN_OP_AVGPOOL2D:
@@ -231,6 +265,13 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
     if (!want_rank(&c, 0, 4, "upsample takes [N, C, H, W] tensors")) return false;
     return one(&c, kn_shape4(x.d[0], x.d[1], x.d[2] * s, x.d[3] * s));
   }
+  case KN_OP_SOFTMAX:
+    if (x.rank != 2 && x.rank != 4) {
+      char a[64];
+      return fail(&c, "softmax normalises over dimension 1: [N, K] scores or [N, C, H, W] channels",
+                  "input %s must have rank 2 or 4%s", kn_shape_str(x, a), "");
+    }
+    return one(&c, x);
   case KN_OP_LOG_SOFTMAX:
     if (!want_rank(&c, 0, 2, "log_softmax takes class scores [N, K]; add flatten or linear first")) return false;
     return one(&c, x);
@@ -271,9 +312,9 @@ bool kn_node_infer(kn_graph *g, kn_node *n, kn_diag *d) {
     set_out(&c, 2, kn_shape1(xs.d[1]), KN_DT_F32);
     return true;
   }
-  case KN_OP_RELU_GRAD:
-  case KN_OP_SIGMOID_GRAD:
+  KN_EW_GRAD_CASES
   case KN_OP_LOG_SOFTMAX_GRAD:
+  case KN_OP_SOFTMAX_GRAD:
     if (!want_same(&c, 0, 1)) return false;
     return one(&c, x);
   case KN_OP_MAXPOOL2D_GRAD:

@@ -1,4 +1,5 @@
-/* tables.c — the op and attribute tables expanded from ops.def and attrs.def, and lookups. */
+/* tables.c — the op and attribute tables expanded from ops.def and attrs.def, the rows of
+ * eltwise.def, and lookups. */
 #include <string.h>
 
 #include "ir.h"
@@ -15,6 +16,27 @@ const kn_attr_info kn_attr_table[KN_NUM_ATTRS] = {
 #include "attrs.def"
 #undef KN_ATTR
 };
+
+static const kn_ew_info ew_rows[] = {
+#define KN_EW_INFO(ID, nm, S, AT, V, F, G) {KN_OP_##ID, KN_OP_##ID##_GRAD, KN_EW_SAVES_##S},
+#define KN_EW_SAVES_X false
+#define KN_EW_SAVES_Y true
+    KN_ELTWISE_OPS(KN_EW_INFO)
+#undef KN_EW_INFO
+};
+
+const kn_ew_info *kn_ew_find(kn_op op) {
+  for (size_t i = 0; i < sizeof ew_rows / sizeof ew_rows[0]; i++)
+    if (ew_rows[i].op == op || ew_rows[i].grad == op) return &ew_rows[i];
+  return NULL;
+}
+
+float kn_ew_param(const kn_node *n) {
+  for (int a = 0; a < KN_NUM_ATTRS; a++)
+    if ((kn_op_table[n->op].attrs & (1u << a)) && kn_attr_table[a].type == KN_ATYPE_FLOAT)
+      return (float)kn_node_float(n, (kn_attr_id)a);
+  return 0.0f;
+}
 
 const char *const kn_mode_names[2] = {"nearest", "bilinear"};
 

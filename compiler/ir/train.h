@@ -19,12 +19,14 @@ typedef enum {
   KN_AUG_HFLIP,               /* p */
   KN_AUG_RANDOM_RESIZED_CROP, /* size[2], scale[2], ratio[2] */
   KN_AUG_TO_TENSOR,           /* uint8 -> float in [0, 1] */
-  KN_AUG_NORMALIZE            /* mean[3], std[3] */
+  KN_AUG_NORMALIZE,           /* mean[3], std[3] */
+  KN_AUG_CENTER_CROP,         /* size[2]: the central window, torchvision CenterCrop */
+  KN_AUG_RESIZE_SHORTER       /* size[0]: shorter edge to size[0], aspect kept (`resize: n`) */
 } kn_aug_kind;
 
 typedef struct kn_aug_step {
   kn_aug_kind kind;
-  int size[2];      /* RESIZE, RANDOM_RESIZED_CROP: height, width */
+  int size[2];      /* RESIZE, RANDOM_RESIZED_CROP, CENTER_CROP: height, width; RESIZE_SHORTER: n, n */
   double p;         /* HFLIP */
   double scale[2];  /* RANDOM_RESIZED_CROP */
   double ratio[2];  /* RANDOM_RESIZED_CROP */

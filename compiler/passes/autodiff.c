@@ -8,7 +8,9 @@
  *   3. reverse sweep over the forward nodes, seeded with d(loss)/d(loss) = 1, one rule per op
  *      (autodiff_rules.c); gradients of values with several users are summed with `add`;
  *   4. the gradient of each trainable parameter is named "grad:<param>";
- *   5. running-statistics and optimizer updates at the end of the graph (autodiff_update.c).
+ *   5. running-statistics and optimizer updates at the end of the graph (autodiff_update.c);
+ *   6. gradient all-reduce for data-parallel training between each gradient and its update
+ *      (allreduce.c; the identity with one process).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +180,7 @@ bool kn_autodiff(kn_graph *g, const kn_train_config *cfg, kn_autodiff_report *re
   bool ok = sweep(&a, rep);
   if (ok) name_param_grads(&a);
   if (ok && a.ok) kn_ad_add_updates(&a, rep);
-  ok = ok && a.ok;
+  ok = ok && a.ok && kn_pass_allreduce(g, d);
   free(a.grad);
   free(a.needs);
   rep->backward_nodes = a.added;

@@ -52,4 +52,11 @@ bool kn_autodiff_measure(const kn_graph *fwd, const kn_train_config *cfg, bool i
 bool kn_autodiff_is_saved(const kn_graph *g, int value);
 int64_t kn_autodiff_saved_bytes(const kn_graph *g); /* sum over saved values, 4 bytes an element */
 
+/* Data-parallel training (allreduce.c, docs/distributed.md): the last step of kn_autodiff puts an
+ * allreduce_mean node between every parameter gradient and its update and groups the gradients
+ * into buckets of about `bytes` (default KN_ALLREDUCE_BUCKET_BYTES) in the order they complete. */
+#define KN_ALLREDUCE_BUCKET_BYTES (4 << 20)
+void kn_allreduce_set_bucket_bytes(int64_t bytes);
+bool kn_pass_allreduce(kn_graph *g, kn_diag *d);
+
 #endif

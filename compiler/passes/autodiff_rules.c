@@ -93,8 +93,11 @@ bool kn_ad_rule(kn_ad *a, int id, const int *dy) {
   case KN_OP_CONV2D: rule_affine(a, id, n, d0, true); break;
   case KN_OP_LINEAR: rule_affine(a, id, n, d0, false); break;
   case KN_OP_BATCHNORM2D: rule_batchnorm(a, id, n, d0); break;
-  case KN_OP_RELU: rule_unary(a, id, n, KN_OP_RELU_GRAD, d0, n->out[0], false); break;
-  case KN_OP_SIGMOID: rule_unary(a, id, n, KN_OP_SIGMOID_GRAD, d0, n->out[0], false); break;
+  KN_EW_FWD_CASES { /* eltwise.def: the _grad op reads dy and the saved input or output */
+    const kn_ew_info *e = kn_ew_find(n->op);
+    rule_unary(a, id, n, e->grad, d0, e->saves_y ? n->out[0] : x, false);
+    break;
+  }
   case KN_OP_MAXPOOL2D: rule_unary(a, id, n, KN_OP_MAXPOOL2D_GRAD, d0, x, false); break;
   case KN_OP_AVGPOOL2D: rule_unary(a, id, n, KN_OP_AVGPOOL2D_GRAD, d0, -1, true); break;
   case KN_OP_GLOBAL_AVGPOOL: rule_unary(a, id, n, KN_OP_GLOBAL_AVGPOOL_GRAD, d0, -1, true); break;
@@ -104,6 +107,7 @@ bool kn_ad_rule(kn_ad *a, int id, const int *dy) {
   case KN_OP_FLATTEN: rule_unary(a, id, n, KN_OP_RESHAPE, d0, -1, true); break;
   case KN_OP_UPSAMPLE: rule_unary(a, id, n, KN_OP_UPSAMPLE_GRAD, d0, -1, false); break;
   case KN_OP_LOG_SOFTMAX: rule_unary(a, id, n, KN_OP_LOG_SOFTMAX_GRAD, d0, n->out[0], false); break;
+  case KN_OP_SOFTMAX: rule_unary(a, id, n, KN_OP_SOFTMAX_GRAD, d0, n->out[0], false); break;
   case KN_OP_NLL_LOSS: rule_unary(a, id, n, KN_OP_NLL_LOSS_GRAD, d0, n->in[1], true); break;
   case KN_OP_CONCAT: rule_concat(a, id, n, d0); break;
   case KN_OP_ADD: rule_binary(a, id, n, d0, false); break;
@@ -113,8 +117,7 @@ bool kn_ad_rule(kn_ad *a, int id, const int *dy) {
   case KN_OP_CONV2D_GRAD_WEIGHT:
   case KN_OP_BIAS_GRAD:
   case KN_OP_BATCHNORM2D_GRAD:
-  case KN_OP_RELU_GRAD:
-  case KN_OP_SIGMOID_GRAD:
+  KN_EW_GRAD_CASES
   case KN_OP_MAXPOOL2D_GRAD:
   case KN_OP_AVGPOOL2D_GRAD:
   case KN_OP_GLOBAL_AVGPOOL_GRAD:
@@ -128,7 +131,9 @@ bool kn_ad_rule(kn_ad *a, int id, const int *dy) {
   case KN_OP_RESHAPE:
   case KN_OP_UPSAMPLE_GRAD:
   case KN_OP_LOG_SOFTMAX_GRAD:
+  case KN_OP_SOFTMAX_GRAD:
   case KN_OP_NLL_LOSS_GRAD:
+  case KN_OP_ALLREDUCE_MEAN:
   case KN_OP_SGD_UPDATE:
   case KN_OP_ADAM_UPDATE:
   case KN_OP_BN_RUNNING_UPDATE:

@@ -30,6 +30,7 @@ static void add_running_updates(kn_ad *a) {
     kn_node *u = kn_ad_begin(a, KN_OP_BN_RUNNING_UPDATE, id, "running_update", in, 4, NULL);
     kn_node_set_float(u, KN_ATTR_MOMENTUM, kn_node_float(&g->nodes[id], KN_ATTR_MOMENTUM));
     kn_node_set_int(u, KN_ATTR_COUNT, x.d[0] * x.d[2] * x.d[3]);
+    kn_node_set_int(u, KN_ATTR_SYNC, kn_node_int(&g->nodes[id], KN_ATTR_SYNC)); /* count x ranks (--sync-bn) */
     kn_ad_end(a);
   }
 }

@@ -1,6 +1,6 @@
 /* constfold.c — constant folding. Constants in kiln are uniform (every element equals `fill`), so:
  *   - an elementwise node whose inputs are all constants becomes a new constant of its output
- *     shape (relu, sigmoid, add, mul and the relu/sigmoid gradients);
+ *     shape (add, mul and every op of eltwise.def with its gradient, by the formulas there);
  *   - x * 1 and x + 0 (constant 1 or 0, the result having x's shape) read x directly.
  * Values the caller reads (output, loss, parameter gradients) are left alone. */
 #include <math.h>
@@ -13,23 +13,34 @@
 static bool is_const(const kn_graph *g, int v) { return g->vals[v].kind == KN_VAL_CONST; }
 
 /* The folded value of an elementwise op on uniform inputs; false for ops not folded. */
-static bool fold(kn_op op, const float *x, float *out) {
-  switch (op) {
-  case KN_OP_RELU: *out = x[0] > 0 ? x[0] : 0; return true;
-  case KN_OP_SIGMOID: *out = (float)(1.0 / (1.0 + exp(-(double)x[0]))); return true;
-  case KN_OP_ADD: *out = x[0] + x[1]; return true;
-  case KN_OP_MUL: *out = x[0] * x[1]; return true;
-  case KN_OP_RELU_GRAD: *out = x[1] > 0 ? x[0] : 0; return true;
-  case KN_OP_SIGMOID_GRAD: *out = x[0] * x[1] * (1 - x[1]); return true;
+static bool fold(const kn_node *n, const float *in, float *out) {
+  float a = kn_ew_param(n);
+  (void)a;
+  switch (n->op) {
+#define KN_EW_FOLD(ID, nm, S, AT, V, F, G)                                                          \
+  case KN_OP_##ID: {                                                                            \
+    float x = in[0];                                                                            \
+    *out = (F);                                                                                 \
+    return true;                                                                                \
+  }                                                                                             \
+  case KN_OP_##ID##_GRAD: {                                                                     \
+    float dy = in[0], s = in[1];                                                                \
+    *out = (G);                                                                                 \
+    return true;                                                                                \
+  }
+    KN_ELTWISE_OPS(KN_EW_FOLD)
+#undef KN_EW_FOLD
+  case KN_OP_ADD: *out = in[0] + in[1]; return true;
+  case KN_OP_MUL: *out = in[0] * in[1]; return true;
   case KN_OP_CONV2D: case KN_OP_BATCHNORM2D: case KN_OP_MAXPOOL2D: case KN_OP_AVGPOOL2D:
   case KN_OP_GLOBAL_AVGPOOL: case KN_OP_GLOBAL_MAXPOOL: case KN_OP_CHANNEL_MEAN: case KN_OP_CHANNEL_MAX:
-  case KN_OP_CONCAT: case KN_OP_LINEAR: case KN_OP_FLATTEN: case KN_OP_UPSAMPLE: case KN_OP_LOG_SOFTMAX:
+  case KN_OP_CONCAT: case KN_OP_LINEAR: case KN_OP_FLATTEN: case KN_OP_UPSAMPLE: case KN_OP_LOG_SOFTMAX: case KN_OP_SOFTMAX: case KN_OP_SOFTMAX_GRAD:
   case KN_OP_NLL_LOSS: case KN_OP_CONV2D_GRAD_INPUT: case KN_OP_CONV2D_GRAD_WEIGHT: case KN_OP_BIAS_GRAD:
   case KN_OP_BATCHNORM2D_GRAD: case KN_OP_MAXPOOL2D_GRAD: case KN_OP_AVGPOOL2D_GRAD:
   case KN_OP_GLOBAL_AVGPOOL_GRAD: case KN_OP_GLOBAL_MAXPOOL_GRAD: case KN_OP_CHANNEL_MEAN_GRAD:
   case KN_OP_CHANNEL_MAX_GRAD: case KN_OP_SLICE_CHANNELS: case KN_OP_SUM_TO: case KN_OP_LINEAR_GRAD_INPUT:
   case KN_OP_LINEAR_GRAD_WEIGHT: case KN_OP_RESHAPE: case KN_OP_UPSAMPLE_GRAD: case KN_OP_LOG_SOFTMAX_GRAD:
-  case KN_OP_NLL_LOSS_GRAD: case KN_OP_SGD_UPDATE: case KN_OP_ADAM_UPDATE: case KN_OP_BN_RUNNING_UPDATE:
+  case KN_OP_NLL_LOSS_GRAD: case KN_OP_ALLREDUCE_MEAN: case KN_OP_SGD_UPDATE: case KN_OP_ADAM_UPDATE: case KN_OP_BN_RUNNING_UPDATE:
   case KN_OP_COUNT:
     return false;
   }
@@ -49,7 +60,7 @@ bool kn_pass_constfold(kn_graph *g, kn_diag *d) {
       x[j] = all_const ? g->vals[n->in[j]].fill : 0;
     }
     float r;
-    if (all_const && fold(n->op, x, &r)) {
+    if (all_const && fold(n, x, &r)) {
       char *name = kn_fmt("%s.folded", g->vals[out].name);
       int c = kn_graph_add_const(g, name, g->vals[out].shape, r);
       free(name);

@@ -15,25 +15,12 @@ enum { ST_HEAD, ST_BN, ST_RELU, ST_ADD, ST_RELU2 };
 /* The chain stage of node c continuing from value cur at stage st, or -1 if it does not fit. */
 static int stage_of(const kn_graph *g, const kn_node *head, const kn_node *c, int cur, int st) {
   if (c->n_out < 1 || !kn_shape_eq(g->vals[c->out[0]].shape, g->vals[cur].shape)) return -1;
-  switch (c->op) {
-  case KN_OP_BATCHNORM2D:
-    return st == ST_HEAD && head->op == KN_OP_CONV2D && c->in[0] == cur ? ST_BN : -1;
-  case KN_OP_RELU:
-    return st < ST_RELU ? ST_RELU : st == ST_ADD ? ST_RELU2 : -1;
-  case KN_OP_ADD:
+  /* Only these three ops extend a chain; every other op ends it. */
+  if (c->op == KN_OP_BATCHNORM2D)
+    return st == ST_HEAD && head->op == KN_OP_CONV2D && c->in[0] == cur && !kn_node_int(c, KN_ATTR_SYNC) ? ST_BN : -1;
+  if (c->op == KN_OP_RELU) return st < ST_RELU ? ST_RELU : st == ST_ADD ? ST_RELU2 : -1;
+  if (c->op == KN_OP_ADD)
     return st < ST_ADD && kn_shape_eq(g->vals[c->in[0]].shape, g->vals[c->in[1]].shape) ? ST_ADD : -1;
-  case KN_OP_CONV2D: case KN_OP_SIGMOID: case KN_OP_MAXPOOL2D: case KN_OP_AVGPOOL2D: case KN_OP_GLOBAL_AVGPOOL:
-  case KN_OP_GLOBAL_MAXPOOL: case KN_OP_CHANNEL_MEAN: case KN_OP_CHANNEL_MAX: case KN_OP_CONCAT: case KN_OP_MUL:
-  case KN_OP_LINEAR: case KN_OP_FLATTEN: case KN_OP_UPSAMPLE: case KN_OP_LOG_SOFTMAX: case KN_OP_NLL_LOSS:
-  case KN_OP_CONV2D_GRAD_INPUT: case KN_OP_CONV2D_GRAD_WEIGHT: case KN_OP_BIAS_GRAD: case KN_OP_BATCHNORM2D_GRAD:
-  case KN_OP_RELU_GRAD: case KN_OP_SIGMOID_GRAD: case KN_OP_MAXPOOL2D_GRAD: case KN_OP_AVGPOOL2D_GRAD:
-  case KN_OP_GLOBAL_AVGPOOL_GRAD: case KN_OP_GLOBAL_MAXPOOL_GRAD: case KN_OP_CHANNEL_MEAN_GRAD:
-  case KN_OP_CHANNEL_MAX_GRAD: case KN_OP_SLICE_CHANNELS: case KN_OP_SUM_TO: case KN_OP_LINEAR_GRAD_INPUT:
-  case KN_OP_LINEAR_GRAD_WEIGHT: case KN_OP_RESHAPE: case KN_OP_UPSAMPLE_GRAD: case KN_OP_LOG_SOFTMAX_GRAD:
-  case KN_OP_NLL_LOSS_GRAD: case KN_OP_SGD_UPDATE: case KN_OP_ADAM_UPDATE: case KN_OP_BN_RUNNING_UPDATE:
-  case KN_OP_COUNT:
-    return -1;
-  }
   return -1;
 }
 

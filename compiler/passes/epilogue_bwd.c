@@ -18,7 +18,7 @@ static int stage_of(const kn_graph *g, const kn_node *c, int cur, int st) {
       kn_shape_eq(g->vals[c->in[0]].shape, g->vals[c->in[1]].shape))
     return ST_ACC;
   if (c->op == KN_OP_RELU_GRAD && st < ST_RELU && c->in[0] == cur) return ST_RELU;
-  if (c->op == KN_OP_BATCHNORM2D_GRAD && st < ST_BN && c->in[0] == cur) return ST_BN;
+  if (c->op == KN_OP_BATCHNORM2D_GRAD && st < ST_BN && c->in[0] == cur && !kn_node_int(c, KN_ATTR_SYNC)) return ST_BN;
   return -1;
 }
 

@@ -1,5 +1,5 @@
 /* inplace.c — in-place reuse hints for the memory planner: an elementwise node whose output has
- * the shape of input k, where input k is an activation (not a data input, not a value the caller
+ * the shape of input k (or a gradient all-reduce), where input k is an activation (not a data input, not a value the caller
  * reads) that this node reads for the last time, gets n->inplace = k + 1: the planner may give the
  * output the input's buffer instead of a new slot. Runs last, on the final node order. */
 #include <stdlib.h>
@@ -20,7 +20,8 @@ bool kn_pass_inplace(kn_graph *g, kn_diag *d) {
   }
   for (int i = 0; i < g->n_nodes; i++) {
     kn_node *n = &g->nodes[i];
-    if (n->dead || kn_op_table[n->op].cls != KN_CLASS_ELEMENTWISE || n->n_out != 1) continue;
+    bool copy = n->op == KN_OP_ALLREDUCE_MEAN; /* identity with one process (allreduce.c) */
+    if (n->dead || (kn_op_table[n->op].cls != KN_CLASS_ELEMENTWISE && !copy) || n->n_out != 1) continue;
     const kn_value *o = &g->vals[n->out[0]];
     for (int j = 0; j < n->n_in; j++) {
       int v = n->in[j];

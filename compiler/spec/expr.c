@@ -61,14 +61,24 @@ typedef struct {
   kn_diag *d;
   const char *text;
   bool err;
+  int depth; /* nesting of unary/expr frames, bounded by KN_SP_MAX_EXPR_DEPTH */
 } parser;
 
 static num expr(parser *ps);
+static num unary(parser *ps);
+
+/* The expression as quoted in messages: at most 60 characters and "...". */
+static const char *shown(const char *text, char buf[72]) {
+  if (strlen(text) <= 63) return text;
+  snprintf(buf, 72, "%.60s...", text);
+  return buf;
+}
 
 static void perr(parser *ps, const char *hint, const char *msg, const char *arg) {
   if (ps->err) return;
   ps->err = true;
-  kn_diag_error(ps->d, ps->loc, hint, msg, arg, ps->text);
+  char buf[72];
+  kn_diag_error(ps->d, ps->loc, hint, msg, arg, shown(ps->text, buf));
 }
 
 static void skip(parser *ps) {
@@ -77,6 +87,7 @@ static void skip(parser *ps) {
 
 /* Consumes `tok` (a word must not run into an identifier). */
 static bool eat(parser *ps, const char *tok) {
+  if (ps->err) return false; /* after an error, unwind without consuming more */
   skip(ps);
   size_t n = strlen(tok);
   if (strncmp(ps->p, tok, n)) return false;
@@ -111,7 +122,18 @@ static num variable(parser *ps, const char *name) {
   return mk(0, true);
 }
 
+/* Enters one nesting level; false (with a diagnostic) past the expression-depth limit. */
+static bool enter(parser *ps) {
+  if (++ps->depth <= KN_SP_MAX_EXPR_DEPTH) return true;
+  char lim[16];
+  snprintf(lim, sizeof lim, "%d", KN_SP_MAX_EXPR_DEPTH);
+  perr(ps, "split the expression into block parameters", "expression nested more than %s levels deep in '%s' (the "
+       "expression-depth limit)", lim);
+  return false;
+}
+
 static num primary(parser *ps) {
+  if (ps->err) return mk(0, true);
   skip(ps);
   if (eat(ps, "(")) {
     num v = expr(ps);
@@ -147,13 +169,19 @@ static num primary(parser *ps) {
   return mk(0, true);
 }
 
-static num unary(parser *ps) {
+static num unary_in(parser *ps) {
   if (eat(ps, "-")) {
     num v = unary(ps);
     return mk(-v.v, v.is_int);
   }
   if (eat(ps, "not") || eat(ps, "!")) return mk(unary(ps).v == 0, true);
   return primary(ps);
+}
+
+static num unary(parser *ps) {
+  num v = enter(ps) ? unary_in(ps) : mk(0, true);
+  ps->depth--;
+  return v;
 }
 
 static num mul(parser *ps) {
@@ -222,7 +250,7 @@ static num or_(parser *ps) {
   return a;
 }
 
-static num expr(parser *ps) {
+static num expr_in(parser *ps) {
   num a = or_(ps);
   if (eat(ps, "if")) {
     num c = or_(ps);
@@ -233,23 +261,30 @@ static num expr(parser *ps) {
   return a;
 }
 
+static num expr(parser *ps) {
+  num v = enter(ps) ? expr_in(ps) : mk(0, true);
+  ps->depth--;
+  return v;
+}
+
 char *kn_sp_subst(const char *text, const kn_sp_env *env, kn_loc loc, kn_diag *d) {
   if (text[0] != '$') return kn_xstrdup(text);
   if (text[1] != '{') {
     const char *t = kn_sp_env_get(env, text + 1);
     if (t) return kn_xstrdup(t);
-    parser ps = {text + 1, env, loc, d, text, false};
+    parser ps = {text + 1, env, loc, d, text, false, 0};
     variable(&ps, text + 1); /* reports the unknown name */
     return NULL;
   }
   size_t n = strlen(text);
+  char buf[72];
   if (text[n - 1] != '}') {
-    kn_diag_error(d, loc, "write ${expression}", "unterminated '${' in '%s'", text);
+    kn_diag_error(d, loc, "write ${expression}", "unterminated '${' in '%s'", shown(text, buf));
     return NULL;
   }
   char *body = kn_xstrdup(text + 2);
   body[n - 3] = 0;
-  parser ps = {body, env, loc, d, text, false};
+  parser ps = {body, env, loc, d, text, false, 0};
   num v = expr(&ps);
   skip(&ps);
   if (!ps.err && *ps.p) {
@@ -258,6 +293,16 @@ char *kn_sp_subst(const char *text, const kn_sp_env *env, kn_loc loc, kn_diag *d
   }
   free(body);
   if (ps.err) return NULL;
+  if (!isfinite(v.v)) {
+    kn_diag_error(d, loc, "the result must be a finite number", "'%s' evaluates to %g", shown(text, buf), v.v);
+    return NULL;
+  }
+  /* Integers are exact up to 2^53; beyond it the cast to an integer is not meaningful. */
+  if (v.is_int && fabs(v.v) > 9007199254740992.0) {
+    kn_diag_error(d, loc, "integer results are limited to -2^53 .. 2^53", "'%s' = %.17g is out of range",
+                  shown(text, buf), v.v);
+    return NULL;
+  }
   if (v.is_int) return kn_fmt("%lld", (long long)v.v);
   return kn_fmt("%.17g", v.v);
 }

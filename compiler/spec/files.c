@@ -1,7 +1,10 @@
 /* files.c — the files of a spec: reading and parsing them, `import:` of block libraries
  * (models/blocks/ files) and the table of blocks they define. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "spec_internal.h"
 #include "util.h"
@@ -24,6 +27,43 @@ static kn_sp_file *new_file(kn_sp *c, const char *path, kn_loc at) {
   return f;
 }
 
+/* Reads a spec file: a regular file within the file-size limit (a FIFO, a device such as
+ * /dev/zero or a huge file would read until memory runs out). NULL with *err set. */
+static char *read_spec(const char *path, size_t *len, char *err, size_t cap) {
+  struct stat st; /* before opening: opening a FIFO blocks until a writer comes */
+  if (stat(path, &st) != 0) {
+    snprintf(err, cap, "%s", strerror(errno));
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(err, cap, "%s", S_ISDIR(st.st_mode) ? "it is a directory" : "it is not a regular file");
+    return NULL;
+  }
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    snprintf(err, cap, "%s", strerror(errno));
+    return NULL;
+  }
+  if (st.st_size > KN_SP_MAX_FILE_BYTES) {
+    snprintf(err, cap, "it is %lld bytes, over the file-size limit of %d bytes", (long long)st.st_size,
+             KN_SP_MAX_FILE_BYTES);
+    fclose(fp);
+    return NULL;
+  }
+  char *buf = kn_xmalloc((size_t)KN_SP_MAX_FILE_BYTES + 2);
+  size_t n = fread(buf, 1, (size_t)KN_SP_MAX_FILE_BYTES + 1, fp);
+  bool bad = ferror(fp);
+  fclose(fp);
+  if (bad || n > KN_SP_MAX_FILE_BYTES) {
+    snprintf(err, cap, "%s", bad ? "read error" : "it grew over the file-size limit while being read");
+    free(buf);
+    return NULL;
+  }
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
 kn_sp_file *kn_sp_load_text(kn_sp *c, const char *name, const char *text) {
   kn_sp_file *f = new_file(c, name, (kn_loc){kn_sp_intern(name), 0, 0});
   if (!f || !kn_sp_parse(f, text, strlen(text), c->d)) return NULL;
@@ -37,9 +77,9 @@ kn_sp_file *kn_sp_load_file(kn_sp *c, const char *path, const char *from, kn_loc
       free(full);
       return &c->files[i];
     }
-  const char *err = NULL;
+  char err[160];
   size_t len = 0;
-  char *text = kn_read_file(full, &len, &err);
+  char *text = read_spec(full, &len, err, sizeof err);
   if (!text) {
     if (!at.file) at.file = kn_sp_intern(full);
     kn_diag_error(c->d, at, NULL, "cannot read '%s': %s", full, err);
@@ -122,8 +162,9 @@ bool kn_sp_add_blocks(kn_sp *c, kn_sp_file *f, int import_depth) {
                       kn_sp_type_name(it));
         return false;
       }
-      if (import_depth > 16) {
-        kn_diag_error(c->d, kn_sp_loc(it), NULL, "imports nested too deeply");
+      if (import_depth > KN_SP_MAX_IMPORT_DEPTH) {
+        kn_diag_error(c->d, kn_sp_loc(it), NULL, "imports nested more than %d deep (the import-depth limit)",
+                      KN_SP_MAX_IMPORT_DEPTH);
         return false;
       }
       kn_sp_file *lib = kn_sp_load_file(c, kn_sp_str(it), f->path, kn_sp_loc(it));

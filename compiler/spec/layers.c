@@ -25,6 +25,8 @@ typedef struct scope {
   const kn_sp_env *env;
   int input, labels;   /* labels: top level only, else -1 */
   bool index_names;    /* sequential: unnamed layers are named 0, 1, ... */
+  kn_sp_names index;   /* name -> position in e */
+  kn_sp_names autos;   /* kind -> next suffix tried for an unnamed layer */
 } scope;
 
 static const char *const meta_keys[] = {"name", "input", "inputs", "when", "repeat", "inline", "reuse", NULL};
@@ -38,9 +40,8 @@ static char *full_name(const scope *s, const char *local) {
 }
 
 static entry *find(scope *s, const char *name) {
-  for (int i = 0; i < s->n; i++)
-    if (!strcmp(s->e[i].name, name)) return &s->e[i];
-  return NULL;
+  int i = kn_sp_names_get(&s->index, name);
+  return i >= 0 ? &s->e[i] : NULL;
 }
 
 static bool add_entry(kn_sp *c, scope *s, const char *name, int value, kn_loc loc, kn_sp_node layer, int nf, int nl) {
@@ -60,6 +61,7 @@ static bool add_entry(kn_sp *c, scope *s, const char *name, int value, kn_loc lo
     s->cap = s->cap ? 2 * s->cap : 16;
     s->e = kn_xrealloc(s->e, (size_t)s->cap * sizeof *s->e);
   }
+  kn_sp_names_put(&s->index, name, s->n);
   s->e[s->n++] = (entry){kn_xstrdup(name), value, loc, layer, nf, nl};
   return true;
 }
@@ -68,16 +70,39 @@ static void scope_free(scope *s) {
   for (int i = 0; i < s->n; i++) free(s->e[i].name);
   free(s->e);
   free(s->prefix);
+  kn_sp_names_free(&s->index);
+  kn_sp_names_free(&s->autos);
 }
 
+/* A row of the expanded model; -1 (with a diagnostic) past the layer-count limit or when the
+ * full name is taken: `p.1` beside a repeat making p.0..p.2, or `a.b` beside block a's child b,
+ * would otherwise share parameters silently. */
 static int add_row(kn_sp *c, const char *name, const char *kind, int depth, kn_loc loc) {
   kn_spec *sp = c->spec;
-  sp->layers = kn_xrealloc(sp->layers, (size_t)(sp->n_layers + 1) * sizeof *sp->layers);
+  if (sp->n_layers == KN_SP_MAX_LAYERS) {
+    kn_diag_error(c->d, loc, "repeat: and nested blocks multiply; the limit bounds the expanded model",
+                  "model expands to more than %d layers (the layer-count limit)", KN_SP_MAX_LAYERS);
+    return -1;
+  }
+  int old = kn_sp_names_get(&c->rows, name);
+  if (old >= 0) {
+    kn_loc at = sp->layers[old].loc;
+    char hint[160];
+    snprintf(hint, sizeof hint, "first defined at line %d, column %d", at.line, at.col);
+    if (at.file != loc.file) snprintf(hint, sizeof hint, "first defined at %s:%d:%d", at.file, at.line, at.col);
+    kn_diag_error(c->d, loc, hint, "duplicate layer name '%s'", name);
+    return -1;
+  }
+  kn_sp_names_put(&c->rows, name, sp->n_layers);
+  if ((sp->n_layers & (sp->n_layers - 1)) == 0) /* capacity doubles at powers of two */
+    sp->layers = kn_xrealloc(sp->layers, (size_t)(sp->n_layers ? 2 * sp->n_layers : 1) * sizeof *sp->layers);
   sp->layers[sp->n_layers] = (struct kn_spec_layer){kn_xstrdup(name), kn_xstrdup(kind), depth, c->g->n_nodes, -1, loc};
   return sp->n_layers++;
 }
 
-static void end_row(kn_sp *c, int row) { c->spec->layers[row].node_last = c->g->n_nodes - 1; }
+static void end_row(kn_sp *c, int row) {
+  if (row >= 0) c->spec->layers[row].node_last = c->g->n_nodes - 1;
+}
 
 /* ---- layer syntax ---- */
 typedef struct {
@@ -201,10 +226,13 @@ static bool meta_bool(kn_sp *c, kn_sp_node v, const char *key, const kn_sp_env *
   return ok;
 }
 
+/* Letters, digits, '_', '-', and '.' between non-empty parts ("..", ".a", "a." are not names). */
 static bool valid_name(const char *s) {
-  if (!*s) return false;
-  for (; *s; s++)
+  if (!*s || *s == '.') return false;
+  for (; *s; s++) {
     if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.') return false;
+    if (*s == '.' && (s[1] == '.' || s[1] == 0)) return false;
+  }
   return true;
 }
 
@@ -218,21 +246,21 @@ static int seq_index_of(kn_sp_node list, const char *name) {
 }
 
 /* Depth-first search from entry `at` along input references for `target`; fills path. */
-static bool reaches(kn_sp_node list, int at, int target, int *path, int *len, int depth) {
-  if (depth > 64) return false;
+static bool reaches(kn_sp_node list, int at, int target, int *path, int *len, int depth, int *budget) {
+  if (depth > 64 || --*budget < 0) return false; /* the budget keeps a dense reference web linear */
   path[(*len)++] = at;
   if (at == target) return true;
   kn_sp_node l = kn_sp_seq_at(list, at);
   kn_sp_node ins = kn_sp_map_get(l, "inputs");
   if (!ins.n) ins = kn_sp_map_get(l, "input");
   if (!ins.n) {
-    if (at > 0 && reaches(list, at - 1, target, path, len, depth + 1)) return true;
+    if (at > 0 && reaches(list, at - 1, target, path, len, depth + 1, budget)) return true;
   } else {
     int n = kn_sp_is_seq(ins) ? kn_sp_seq_len(ins) : 1;
     for (int i = 0; i < n; i++) {
       kn_sp_node r = kn_sp_is_seq(ins) ? kn_sp_seq_at(ins, i) : ins;
       int j = seq_index_of(list, kn_sp_str(r));
-      if (j >= 0 && j != at && reaches(list, j, target, path, len, depth + 1)) return true;
+      if (j >= 0 && j != at && reaches(list, j, target, path, len, depth + 1, budget)) return true;
     }
   }
   (*len)--;
@@ -243,8 +271,8 @@ static void bad_reference(kn_sp *c, scope *s, kn_sp_node list, int self, const c
   const char *r = kn_sp_str(ref);
   int j = list.n ? seq_index_of(list, r) : -1;
   if (j > self) {
-    int path[80], len = 0;
-    if (reaches(list, j, self, path, &len, 0)) {
+    int path[80], len = 0, budget = 10000;
+    if (reaches(list, j, self, path, &len, 0, &budget)) {
       char msg[512];
       size_t off = (size_t)snprintf(msg, sizeof msg, "%s", self_name);
       for (int i = 0; i < len && off < sizeof msg - 80; i++) {
@@ -347,7 +375,7 @@ static int expand_block(kn_sp *c, const kn_sp_block *b, kn_sp_node args, const k
   }
   kn_shape x = c->g->vals[input].shape;
   kn_sp_env_set_int(benv, "in_channels", x.rank >= 2 ? x.d[1] : 1);
-  scope s = {inl ? kn_xstrdup(outer->prefix) : kn_xstrdup(full), NULL, 0, 0, benv, input, -1, false};
+  scope s = {inl ? kn_xstrdup(outer->prefix) : kn_xstrdup(full), NULL, 0, 0, benv, input, -1, false, {0}, {0}};
   c->stack[c->depth++] = b->name;
   result = expand_seq(c, &s, kn_sp_map_get(b->def, "layers"));
   c->depth--;
@@ -382,7 +410,7 @@ static int expand_body(kn_sp *c, scope *s, kn_sp_node layer, const char *kind, k
                     "sequential needs a non-empty list of layers");
       return -1;
     }
-    scope sub = {kn_xstrdup(full), NULL, 0, 0, env, in[0], -1, true};
+    scope sub = {kn_xstrdup(full), NULL, 0, 0, env, in[0], -1, true, {0}, {0}};
     c->row_depth++;
     int r = expand_seq(c, &sub, args);
     c->row_depth--;
@@ -399,13 +427,17 @@ static int expand_body(kn_sp *c, scope *s, kn_sp_node layer, const char *kind, k
   return r;
 }
 
+/* kind, kind_1, kind_2 ...: the first free one; the scope remembers where the search stopped. */
 static char *auto_name(scope *s, const char *kind, int index) {
   if (s->index_names) return kn_fmt("%d", index);
-  char *nm = kn_xstrdup(kind);
-  for (int k = 1; find(s, nm); k++) {
+  int k = kn_sp_names_get(&s->autos, kind);
+  if (k < 0) k = 0;
+  char *nm = k ? kn_fmt("%s_%d", kind, k) : kn_xstrdup(kind);
+  while (find(s, nm)) {
     free(nm);
-    nm = kn_fmt("%s_%d", kind, k);
+    nm = kn_fmt("%s_%d", kind, ++k);
   }
+  kn_sp_names_put(&s->autos, kind, k);
   return nm;
 }
 
@@ -422,7 +454,8 @@ static bool expand_layer(kn_sp *c, scope *s, kn_sp_node list, int idx, int *prev
     local = meta_text(c, ls.name, "name", env);
     if (!local) return false;
     if (!valid_name(local)) {
-      kn_diag_error(c->d, kn_sp_loc(ls.name), "use letters, digits, '_', '-' and '.'", "invalid layer name '%s'", local);
+      kn_diag_error(c->d, kn_sp_loc(ls.name), "use letters, digits, '_', '-', and '.' between parts",
+                    "invalid layer name '%s'", local);
       goto done;
     }
   } else {
@@ -506,7 +539,7 @@ static bool expand_layer(kn_sp *c, scope *s, kn_sp_node list, int idx, int *prev
     char *rk = kn_fmt("reuse %s", t->name);
     int row = add_row(c, full, rk, c->row_depth, ls.loc);
     free(rk);
-    out = expand_body(c, s, t->layer, ts.kind, ts.kind_key, ts.args, env, full, in, n_in, 0);
+    out = row < 0 ? -1 : expand_body(c, s, t->layer, ts.kind, ts.kind_key, ts.args, env, full, in, n_in, 0);
     end_row(c, row);
     c->reusing = false;
     free(ps);
@@ -523,6 +556,7 @@ static bool expand_layer(kn_sp *c, scope *s, kn_sp_node list, int idx, int *prev
     char *kind = kn_fmt("%s x%lld", ls.kind, (long long)count);
     int row = add_row(c, full, kind, c->row_depth, ls.loc);
     free(kind);
+    if (row < 0) goto done;
     c->row_depth++;
     int cur = in[0];
     kn_sp_env ienv = {.parent = env};
@@ -533,7 +567,7 @@ static bool expand_layer(kn_sp *c, scope *s, kn_sp_node list, int idx, int *prev
       int first_in[KN_MAX_IN];
       memcpy(first_in, in, sizeof in);
       first_in[0] = cur;
-      cur = expand_body(c, s, l, ls.kind, ls.kind_key, ls.args, &ienv, child, first_in, k ? 1 : n_in, 0);
+      cur = r < 0 ? -1 : expand_body(c, s, l, ls.kind, ls.kind_key, ls.args, &ienv, child, first_in, k ? 1 : n_in, 0);
       end_row(c, r);
       free(child);
     }
@@ -544,7 +578,7 @@ static bool expand_layer(kn_sp *c, scope *s, kn_sp_node list, int idx, int *prev
     if (out < 0) goto done;
   } else {
     int row = add_row(c, full, ls.kind, c->row_depth, ls.loc);
-    out = expand_body(c, s, l, ls.kind, ls.kind_key, ls.args, env, full, in, n_in, 0);
+    out = row < 0 ? -1 : expand_body(c, s, l, ls.kind, ls.kind_key, ls.args, env, full, in, n_in, 0);
     end_row(c, row);
     if (out < 0) goto done;
   }
@@ -558,8 +592,9 @@ done:
 
 static int expand_seq(kn_sp *c, scope *s, kn_sp_node list) {
   int prev = s->input;
-  if (c->row_depth > 64) { /* YAML aliases can make a list contain itself */
-    kn_diag_error(c->d, kn_sp_loc(list), "a list of layers may not contain itself", "layers nested too deeply");
+  if (c->row_depth > KN_SP_MAX_LAYER_DEPTH) {
+    kn_diag_error(c->d, kn_sp_loc(list), "sequential groups and blocks count; flatten the model",
+                  "layers nested more than %d levels deep (the layer-depth limit)", KN_SP_MAX_LAYER_DEPTH);
     return -1;
   }
   for (int i = 0; i < kn_sp_seq_len(list); i++)
@@ -571,7 +606,7 @@ int kn_sp_expand_model(kn_sp *c, kn_sp_node layers, int input, int labels) {
   kn_sp_env env = {0};
   kn_shape x = c->g->vals[input].shape;
   kn_sp_env_set_int(&env, "in_channels", x.d[1]);
-  scope s = {kn_xstrdup(""), NULL, 0, 0, &env, input, labels, false};
+  scope s = {kn_xstrdup(""), NULL, 0, 0, &env, input, labels, false, {0}, {0}};
   int out = expand_seq(c, &s, layers);
   scope_free(&s);
   kn_sp_env_free(&env);

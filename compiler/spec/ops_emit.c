@@ -22,10 +22,11 @@ static bool attr_required(int a) { return kn_attr_table[a].def < kn_attr_table[a
 void kn_sp_op_arity(kn_op op, int *lo, int *hi) {
   *lo = *hi = 1;
   switch (op) {
-  case KN_OP_CONV2D: case KN_OP_BATCHNORM2D: case KN_OP_RELU: case KN_OP_SIGMOID:
+  KN_EW_FWD_CASES
+  case KN_OP_CONV2D: case KN_OP_BATCHNORM2D:
   case KN_OP_MAXPOOL2D: case KN_OP_AVGPOOL2D: case KN_OP_GLOBAL_AVGPOOL: case KN_OP_GLOBAL_MAXPOOL:
   case KN_OP_CHANNEL_MEAN: case KN_OP_CHANNEL_MAX: case KN_OP_LINEAR: case KN_OP_FLATTEN:
-  case KN_OP_UPSAMPLE: case KN_OP_LOG_SOFTMAX:
+  case KN_OP_UPSAMPLE: case KN_OP_LOG_SOFTMAX: case KN_OP_SOFTMAX:
     return;
   case KN_OP_CONCAT:
     *lo = kn_op_table[op].in_min;
@@ -35,11 +36,12 @@ void kn_sp_op_arity(kn_op op, int *lo, int *hi) {
     *lo = *hi = 2;
     return;
   case KN_OP_CONV2D_GRAD_INPUT: case KN_OP_CONV2D_GRAD_WEIGHT: case KN_OP_BIAS_GRAD:
-  case KN_OP_BATCHNORM2D_GRAD: case KN_OP_RELU_GRAD: case KN_OP_SIGMOID_GRAD: case KN_OP_MAXPOOL2D_GRAD:
+  KN_EW_GRAD_CASES
+  case KN_OP_BATCHNORM2D_GRAD: case KN_OP_MAXPOOL2D_GRAD:
   case KN_OP_AVGPOOL2D_GRAD: case KN_OP_GLOBAL_AVGPOOL_GRAD: case KN_OP_GLOBAL_MAXPOOL_GRAD:
   case KN_OP_CHANNEL_MEAN_GRAD: case KN_OP_CHANNEL_MAX_GRAD: case KN_OP_SLICE_CHANNELS: case KN_OP_SUM_TO:
   case KN_OP_LINEAR_GRAD_INPUT: case KN_OP_LINEAR_GRAD_WEIGHT: case KN_OP_RESHAPE: case KN_OP_UPSAMPLE_GRAD:
-  case KN_OP_LOG_SOFTMAX_GRAD: case KN_OP_NLL_LOSS_GRAD: case KN_OP_SGD_UPDATE: case KN_OP_ADAM_UPDATE:
+  case KN_OP_LOG_SOFTMAX_GRAD: case KN_OP_SOFTMAX_GRAD: case KN_OP_NLL_LOSS_GRAD: case KN_OP_ALLREDUCE_MEAN: case KN_OP_SGD_UPDATE: case KN_OP_ADAM_UPDATE:
   case KN_OP_BN_RUNNING_UPDATE: case KN_OP_COUNT:
     break;
   }

@@ -145,6 +145,7 @@ static kn_spec *load(const char *path, const char *text, const kn_spec_options *
   bool ok = top && build(c, top, o);
   for (int i = 0; i < c->n_files; i++)
     if (c->files[i].has_doc) yaml_document_delete(&c->files[i].doc);
+  kn_sp_names_free(&c->rows);
   free(c);
   if (!ok || kn_diag_has_errors(d)) {
     kn_spec_dispose(sp);

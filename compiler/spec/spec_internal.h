@@ -39,8 +39,14 @@ typedef struct kn_sp_node {
 
 /* Interns a file name for kn_loc: lives until the process exits. */
 const char *kn_sp_intern(const char *s);
-/* Parses `text` into f->doc; on a syntax error reports problem/context marks. */
+/* Parses `text` into f->doc within the YAML limits; on a syntax error reports problem/context
+ * marks. */
 bool kn_sp_parse(kn_sp_file *f, const char *text, size_t len, kn_diag *d);
+/* yaml_limits.c: file size, nesting depth and node count before parsing (prescan) and with
+ * aliases expanded on the built document; the location of a byte offset. */
+bool kn_sp_yaml_prescan(kn_sp_file *f, const char *text, size_t len, kn_diag *d);
+bool kn_sp_yaml_check_expansion(kn_sp_file *f, kn_diag *d);
+kn_loc kn_sp_offset_loc(const char *path, const char *text, size_t len, size_t offset);
 kn_loc kn_sp_loc(kn_sp_node n);
 kn_sp_node kn_sp_root(kn_sp_file *f);
 kn_sp_node kn_sp_child(kn_sp_node parent, int id);
@@ -100,10 +106,27 @@ void kn_sp_env_names(const kn_sp_env *e, const char **names, int *n, int cap);
  * substitution applies), or NULL with a diagnostic at loc. env may be NULL (no variables). */
 char *kn_sp_subst(const char *text, const kn_sp_env *env, kn_loc loc, kn_diag *d);
 
-/* ---- the loader context ---- */
+/* ---- name tables (names.c): string -> int, -1 when absent ---- */
+typedef struct kn_sp_names {
+  char **keys; /* owned; NULL marks an empty slot */
+  int *vals;
+  int cap, n;
+} kn_sp_names;
+int kn_sp_names_get(const kn_sp_names *t, const char *key);
+void kn_sp_names_put(kn_sp_names *t, const char *key, int val);
+void kn_sp_names_free(kn_sp_names *t);
+
+/* ---- the loader context and its limits (docs/spec.md, "Limits") ---- */
 #define KN_SP_MAX_FILES 32
 #define KN_SP_MAX_BLOCKS 128
-#define KN_SP_MAX_DEPTH 32
+#define KN_SP_MAX_DEPTH 32                /* blocks inside blocks */
+#define KN_SP_MAX_FILE_BYTES (1 << 20)    /* one spec or library file */
+#define KN_SP_MAX_YAML_DEPTH 64           /* YAML nesting, aliases expanded */
+#define KN_SP_MAX_YAML_NODES 1000000      /* YAML nodes of one file, aliases expanded */
+#define KN_SP_MAX_LAYERS 10000            /* rows of the expanded model (kiln check) */
+#define KN_SP_MAX_LAYER_DEPTH 64          /* nested sequential groups and blocks */
+#define KN_SP_MAX_EXPR_DEPTH 64           /* nesting inside ${...} */
+#define KN_SP_MAX_IMPORT_DEPTH 16
 
 typedef struct kn_sp_block {
   const char *name;  /* points into the YAML document */
@@ -123,6 +146,7 @@ typedef struct kn_sp {
   const char *stack[KN_SP_MAX_DEPTH];
   int depth;
   int row_depth; /* nesting depth of the next kiln-check row */
+  kn_sp_names rows; /* full layer name -> row, for duplicates across scopes */
   /* Reuse: while > 0, parameters come from this list instead of being created. */
   int *reuse_params;
   int n_reuse, reuse_pos;
@@ -131,6 +155,7 @@ typedef struct kn_sp {
   /* Where train settings were given, for errors found after parsing. */
   kn_loc aug_loc[2];       /* augment, test_augment (file NULL: the default pipeline) */
   kn_loc input_size_loc;
+  kn_loc warmup_loc;
   kn_loc scope_loc[2][KN_MAX_SCOPES]; /* freeze, unfreeze */
 } kn_sp;
 

@@ -1,7 +1,9 @@
 /* train_section.c — the `train:` section: optimizer, schedule, loop, data pipeline and frozen
  * scopes, validated into a kn_train_config (compiler/ir/train.h). docs/spec.md lists every key. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "spec_internal.h"
 #include "util.h"
@@ -103,7 +105,7 @@ static bool schedule(kn_sp *c, kn_sp_node v, kn_train_config *t) {
     bool ok = true;
     if (!strcmp(key, "step_size")) ok = kn_sp_get_int(x, key, 1, 100000, &iv, c->d) && ((t->step_size = (int)iv), 1);
     else if (!strcmp(key, "warmup_epochs"))
-      ok = kn_sp_get_int(x, key, 0, 100000, &iv, c->d) && ((t->warmup_epochs = (int)iv), 1);
+      ok = kn_sp_get_int(x, key, 0, 100000, &iv, c->d) && ((t->warmup_epochs = (int)iv), (c->warmup_loc = kn_sp_loc(x)), 1);
     else if (!strcmp(key, "gamma")) ok = kn_sp_get_float(x, key, 1e-12, 1, &t->gamma, c->d);
     else if (!strcmp(key, "min_lr")) ok = kn_sp_get_float(x, key, 0, 100, &t->min_lr, c->d);
     if (!ok) return false;
@@ -113,7 +115,8 @@ static bool schedule(kn_sp *c, kn_sp_node v, kn_train_config *t) {
 
 /* ---- augmentation pipelines ---- */
 static bool aug_step(kn_sp *c, kn_sp_node it, bool test, kn_aug_step *st) {
-  static const char *const kinds[] = {"resize", "hflip", "random_resized_crop", "to_tensor", "normalize", NULL};
+  /* In kn_aug_kind order; RESIZE_SHORTER is `resize: n` (a single number), not a keyword. */
+  static const char *const kinds[] = {"resize", "hflip", "random_resized_crop", "to_tensor", "normalize", "center_crop", NULL};
   kn_sp_node kn = it, args = {it.file, NULL};
   if (kn_sp_is_map(it)) {
     if (!kn_sp_check_keys_unique(it, "augmentation step", c->d)) return false;
@@ -133,13 +136,14 @@ static bool aug_step(kn_sp *c, kn_sp_node it, bool test, kn_aug_step *st) {
     return false;
   }
   bool has = args.n && !kn_sp_is_null(args);
-  static const char *const keys[5][4] = {{"size", NULL}, {"p", NULL}, {"size", "scale", "ratio", NULL}, {NULL},
-                                         {"mean", "std", NULL}};
+  static const char *const keys[6][4] = {{"size", NULL}, {"p", NULL}, {"size", "scale", "ratio", NULL}, {NULL},
+                                         {"mean", "std", NULL}, {"size", NULL}};
   st->p = 0.5;
   st->scale[0] = 0.08, st->scale[1] = 1.0;
   st->ratio[0] = 3.0 / 4.0, st->ratio[1] = 4.0 / 3.0;
-  if (has && !kn_sp_is_map(args)) { /* shorthand: resize: 224, hflip: 0.5 */
-    if (k == KN_AUG_RESIZE) return kn_sp_get_size(args, "size", 1, 4096, st->size, c->d);
+  if (has && !kn_sp_is_map(args)) { /* shorthand: resize: 224, hflip: 0.5, center_crop: 224 */
+    if (k == KN_AUG_RESIZE && !kn_sp_is_seq(args)) st->kind = KN_AUG_RESIZE_SHORTER; /* Resize(n) */
+    if (k == KN_AUG_RESIZE || k == KN_AUG_CENTER_CROP) return kn_sp_get_size(args, "size", 1, 4096, st->size, c->d);
     if (k == KN_AUG_HFLIP) return kn_sp_get_float(args, "p", 0, 1, &st->p, c->d);
     kn_diag_error(c->d, kn_sp_loc(args), NULL, "options of '%s' must be a mapping, not %s", kinds[k], kn_sp_type_name(args));
     return false;
@@ -149,6 +153,7 @@ static bool aug_step(kn_sp *c, kn_sp_node it, bool test, kn_aug_step *st) {
   kn_sp_node ratio = kn_sp_map_get(args, "ratio"), p = kn_sp_map_get(args, "p");
   kn_sp_node mean = kn_sp_map_get(args, "mean"), std = kn_sp_map_get(args, "std");
   if (size.n && !kn_sp_get_size(size, "size", 1, 4096, st->size, c->d)) return false;
+  if (size.n && k == KN_AUG_RESIZE && !kn_sp_is_seq(size)) st->kind = KN_AUG_RESIZE_SHORTER; /* {size: n} */
   if (p.n && !kn_sp_get_float(p, "p", 0, 1, &st->p, c->d)) return false;
   if (scale.n && !kn_sp_get_floats(scale, "scale", 2, false, 1e-6, 1, st->scale, c->d)) return false;
   if (ratio.n && !kn_sp_get_floats(ratio, "ratio", 2, false, 1e-6, 1e6, st->ratio, c->d)) return false;
@@ -261,6 +266,14 @@ static bool train_key(kn_sp *c, const char *key, kn_sp_node x, kn_train_config *
     if (!kn_sp_get_string(x, key, &s, c->d)) return false;
     const char *from = x.file->path, *slash = strrchr(from, '/');
     char *p = s[0] == '/' || !slash ? kn_xstrdup(s) : kn_fmt("%.*s/%s", (int)(slash - from), from, s);
+    struct stat st;
+    bool found = stat(p, &st) == 0;
+    if (!found || !S_ISREG(st.st_mode)) {
+      kn_diag_error(c->d, kn_sp_loc(x), "it names a .safetensors file, relative to the spec",
+                    "cannot read %s file '%s': %s", key, p, found ? "it is not a regular file" : strerror(errno));
+      free(p);
+      return false;
+    }
     *(!strcmp(key, "weights") ? &t->weights : &t->init_from) = kn_sp_keep(c, p);
     free(p);
     return true;
@@ -275,15 +288,27 @@ bool kn_sp_parse_train(kn_sp *c, const kn_sp_node *maps, int n, kn_train_config 
     for (int i = 0; i < kn_sp_map_len(maps[m]); i++)
       if (!train_key(c, kn_sp_str(kn_sp_map_key(maps[m], i)), kn_sp_map_val(maps[m], i), t)) return false;
   }
+  if (t->warmup_epochs > t->epochs) {
+    char hint[96];
+    snprintf(hint, sizeof hint, "warmup_epochs may be at most epochs (%d)", t->epochs);
+    kn_diag_error(c->d, c->warmup_loc, hint, "'warmup_epochs' = %d is longer than the training (%d epochs)",
+                  t->warmup_epochs, t->epochs);
+    return false;
+  }
   return true;
 }
 
-/* Sizes left out (0) mean the input size; an override rewrites every size. */
+/* Sizes left out (0) mean the input size; an override rewrites every size (a shorter-edge resize
+ * becomes an exact one). The last step that sets the size must give the input size; `resize: n`
+ * counts as n x n there (square images; predict puts a resize in front otherwise). */
 static bool fix_sizes(kn_sp *c, kn_aug_step *steps, int n, const int in[2], bool force, kn_loc at, const char *key) {
   const int *last = NULL;
   for (int i = 0; i < n; i++) {
     kn_aug_step *s = &steps[i];
-    if (s->kind != KN_AUG_RESIZE && s->kind != KN_AUG_RANDOM_RESIZED_CROP) continue;
+    if (s->kind != KN_AUG_RESIZE && s->kind != KN_AUG_RANDOM_RESIZED_CROP && s->kind != KN_AUG_CENTER_CROP &&
+        s->kind != KN_AUG_RESIZE_SHORTER)
+      continue;
+    if (s->kind == KN_AUG_RESIZE_SHORTER && force) s->kind = KN_AUG_RESIZE;
     if (force || !s->size[0]) s->size[0] = in[0], s->size[1] = in[1];
     last = s->size;
   }

@@ -28,12 +28,15 @@ const char *kn_sp_intern(const char *s) {
 }
 
 bool kn_sp_parse(kn_sp_file *f, const char *text, size_t len, kn_diag *d) {
+  if (!kn_sp_yaml_prescan(f, text, len, d)) return false;
   yaml_parser_t p;
   if (!yaml_parser_initialize(&p)) KN_ASSERT(!"yaml_parser_initialize");
   yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
   bool ok = yaml_parser_load(&p, &f->doc);
   if (!ok) {
     kn_loc at = {f->path, (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1};
+    /* Encoding errors (bad UTF-8, NUL and other control bytes) carry a byte offset, no mark. */
+    if (p.error == YAML_READER_ERROR) at = kn_sp_offset_loc(f->path, text, len, p.problem_offset);
     char hint[256] = "";
     if (p.context)
       snprintf(hint, sizeof hint, "%s at line %d, column %d", p.context, (int)p.context_mark.line + 1,
@@ -64,7 +67,7 @@ bool kn_sp_parse(kn_sp_file *f, const char *text, size_t len, kn_diag *d) {
     }
   }
   yaml_parser_delete(&p);
-  return ok;
+  return ok && kn_sp_yaml_check_expansion(f, d);
 }
 
 kn_loc kn_sp_loc(kn_sp_node n) {
@@ -114,6 +117,25 @@ kn_sp_node kn_sp_map_get(kn_sp_node n, const char *key) {
   return (kn_sp_node){n.file, NULL};
 }
 
+static void duplicate_key(kn_sp_node n, int first, int again, const char *what, kn_diag *d) {
+  kn_sp_node k = kn_sp_map_key(n, again);
+  kn_loc at = kn_sp_loc(kn_sp_map_key(n, first));
+  char hint[96];
+  snprintf(hint, sizeof hint, "first given at line %d, column %d", at.line, at.col);
+  kn_diag_error(d, kn_sp_loc(k), hint, "duplicate key '%s' in %s", kn_sp_str(k), what);
+}
+
+typedef struct {
+  const char *s;
+  int i;
+} key_ref;
+
+static int key_ref_cmp(const void *a, const void *b) {
+  const key_ref *x = a, *y = b;
+  int c = strcmp(x->s, y->s);
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
 bool kn_sp_check_keys_unique(kn_sp_node n, const char *what, kn_diag *d) {
   int len = kn_sp_map_len(n);
   for (int i = 0; i < len; i++) {
@@ -123,18 +145,32 @@ bool kn_sp_check_keys_unique(kn_sp_node n, const char *what, kn_diag *d) {
                     kn_sp_type_name(k));
       return false;
     }
-    for (int j = 0; j < i; j++) {
-      kn_sp_node p = kn_sp_map_key(n, j);
-      if (!strcmp(kn_sp_str(p), kn_sp_str(k))) {
-        kn_loc first = kn_sp_loc(p);
-        char hint[96];
-        snprintf(hint, sizeof hint, "first given at line %d, column %d", first.line, first.col);
-        kn_diag_error(d, kn_sp_loc(k), hint, "duplicate key '%s' in %s", kn_sp_str(k), what);
-        return false;
-      }
-    }
   }
-  return true;
+  if (len <= 16) { /* small mappings: pairwise, reporting the first repeated key */
+    for (int i = 0; i < len; i++)
+      for (int j = 0; j < i; j++)
+        if (!strcmp(kn_sp_str(kn_sp_map_key(n, j)), kn_sp_str(kn_sp_map_key(n, i)))) {
+          duplicate_key(n, j, i, what, d);
+          return false;
+        }
+    return true;
+  }
+  /* Large mappings: sorted, so a hostile spec cannot make this quadratic. */
+  key_ref *r = kn_xmalloc((size_t)len * sizeof *r);
+  for (int i = 0; i < len; i++) r[i] = (key_ref){kn_sp_str(kn_sp_map_key(n, i)), i};
+  qsort(r, (size_t)len, sizeof *r, key_ref_cmp);
+  int first = -1, again = -1;
+  for (int i = 1; i < len; i++)
+    if (!strcmp(r[i - 1].s, r[i].s) && (again < 0 || r[i].i < again)) {
+      int j = i - 1;
+      while (j > 0 && !strcmp(r[j - 1].s, r[i].s)) j--;
+      first = r[j].i;
+      again = r[i].i;
+    }
+  free(r);
+  if (again < 0) return true;
+  duplicate_key(n, first, again, what, d);
+  return false;
 }
 
 void kn_sp_unknown_key(kn_sp_node key, const char *what, const char *const *allowed, kn_diag *d) {

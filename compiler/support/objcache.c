@@ -64,8 +64,8 @@ kn_objcache *kn_objcache_open(const char *dir) {
   kn_objcache *c = kn_xcalloc(1, sizeof *c);
   c->dir = d;
   const char *mb = getenv("KILN_CACHE_MAX_MB");
-  long long m = mb ? atoll(mb) : 0;
-  c->max_bytes = (m > 0 ? m : 1024) * 1024 * 1024;
+  double m = mb ? atof(mb) : 0;
+  c->max_bytes = (int64_t)((m > 0 && m < 1e9 ? m : 1024) * 1048576.0);
   pthread_mutex_init(&c->lock, NULL);
   return c;
 }
@@ -222,10 +222,11 @@ void kn_objcache_trim(kn_objcache *c) {
   int n;
   entry_info *v = list_entries(c, &n, true);
   int64_t total = 0;
-  for (int i = 0; i < n; i++) total += v[i].size;
+  for (int i = 0; i < n; i++)
+    if (!strstr(v[i].path, "/.tmp-")) total += v[i].size;
   qsort(v, (size_t)n, sizeof *v, by_mtime);
   for (int i = 0; i < n; i++) {
-    bool tmp = strstr(v[i].path, "/.tmp-") != NULL;
+    bool tmp = strstr(v[i].path, "/.tmp-") != NULL; /* left by a killed compile, an hour old */
     if (!tmp && total <= c->max_bytes / 10 * 9) continue;
     if (unlink(v[i].path) == 0 && !tmp) total -= v[i].size;
   }

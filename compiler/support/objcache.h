@@ -12,7 +12,7 @@
  * reader checks the size, the magic, the key and the checksum, so a truncated or corrupted entry
  * is reported on stderr, deleted and never used; the caller then rebuilds and rewrites it. Writers
  * use a unique temporary file and rename(2), so concurrent compiles never see half an entry. The
- * size bound is $KILN_CACHE_MAX_MB (default 1024). Thread-safe: get and put may run on several
+ * size bound is $KILN_CACHE_MAX_MB megabytes (default 1024; fractions allowed). Thread-safe: get and put may run on several
  * threads at once. */
 #ifndef KN_OBJCACHE_H
 #define KN_OBJCACHE_H

@@ -8,6 +8,7 @@
 
 #include "kn_classify.h"
 #include "kn_commands.h"
+#include "kn_cpu_check.h"
 #include "kn_session.h"
 
 int kn_bundle_init(char *err, size_t errlen);
@@ -24,6 +25,11 @@ static struct {
 int kn_bundle_init(char *err, size_t errlen) {
   kn_error e = {{0}};
   if (bundle.ready) return 0;
+  char miss[400];
+  if (kn_cpu_missing(kn_model.features, miss, sizeof miss)) { /* the model code would die of SIGILL */
+    kn_error_set(&e, "this CPU lacks features the classifier was compiled for (--cpu=%s): %s", kn_model.cpu, miss);
+    goto fail;
+  }
   if (!kn_session_init(&bundle.s, 42, &e)) goto fail;
   bundle.names = calloc((size_t)bundle.s.classes, KN_DATASET_NAME_LEN);
   if (!bundle.names) {

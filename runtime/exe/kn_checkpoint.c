@@ -2,6 +2,7 @@
 #include "kn_checkpoint.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,12 @@ static void meta_double(kn_st_writer *w, const char *key, double v) {
 
 bool kn_ckpt_save(kn_session *s, const char *path, const kn_ckpt_meta *m, const char (*names)[KN_DATASET_NAME_LEN],
                   bool all, kn_error *err) {
+  /* A checkpoint with NaN or inf is never written: the previous file stays the last good one. */
+  int64_t bad;
+  const char *t = kn_session_nonfinite(s, &bad);
+  if (t)
+    return kn_error_set(err, "not writing %s: tensor '%s' has %lld non-finite values (training diverged)", path, t,
+                        (long long)bad);
   kn_st_writer w;
   kn_st_writer_init(&w);
   bool ok = kn_session_add_tensors(s, &w, all, err);
@@ -79,12 +86,27 @@ bool kn_ckpt_load(kn_session *s, const char *path, kn_ckpt_meta *m, kn_error *er
   double v[9];
   static const char *const keys[] = {"epoch", "epochs", "step", "seed", "batch", "lr", "warmup_epochs", "best_acc", "best_epoch"};
   for (int i = 0; ok && i < 9; i++) ok = get_num(&f, path, keys[i], &v[i], err);
+  /* Ranges before anything is used: a resumed run trusts these (epoch 1e20 would wrap, lr nan
+   * would look like divergence). Integers must be whole; epoch, warmup and best_epoch lie within
+   * epochs; batch within the compiled batch. */
+  const double hi[9] = {v[1], 1e6, 9007199254740992.0, 18446744073709551615.0, s->batch, 1000, v[1], 1, v[0]};
+  const double lo[9] = {0, 1, 0, 0, 1, 0, 0, -1, 0};
+  for (int k = 0; ok && k < 9; k++) {
+    int i = k < 2 ? 1 - k : k; /* epochs first: epoch and warmup are checked against it */
+    bool whole = i != 5 && i != 7;
+    if (!isfinite(v[i]) || v[i] < lo[i] || v[i] > hi[i] || (whole && v[i] != floor(v[i])) || (i == 5 && v[i] <= 0))
+      ok = kn_error_set(err, "%s: checkpoint metadata '%s' = %s is out of range (allowed range is %s%g to %g%s)", path,
+                        keys[i], kn_st_meta(&f, keys[i]), i == 5 ? "above " : "", lo[i], hi[i],
+                        whole ? ", whole numbers" : "");
+  }
+  const char *seed = kn_st_meta(&f, "seed");
+  for (const char *p = seed; ok && *p; p++)
+    if (*p < '0' || *p > '9') ok = kn_error_set(err, "%s: checkpoint metadata 'seed' = %s is not a whole number", path, seed);
   const char *sched = kn_st_meta(&f, "schedule");
   int sc = sched ? kn_sched_parse(sched) : -1;
   if (ok && sc < 0) ok = kn_error_set(err, "%s: checkpoint metadata 'schedule' is missing or unknown", path);
   ok = ok && kn_session_load_all(s, &f, path, err);
   if (ok) {
-    const char *seed = kn_st_meta(&f, "seed");
     *m = (kn_ckpt_meta){.epoch = (int)v[0], .epochs = (int)v[1], .step = (int64_t)v[2],
                         .seed = strtoull(seed, NULL, 10), .batch = (int)v[4], .lr = v[5], .schedule = sc,
                         .warmup_epochs = (int)v[6], .best_acc = v[7], .best_epoch = (int)v[8]};

@@ -1,6 +1,8 @@
 /* kn_cmd_common.c — what the train, eval and predict commands share: the option parser, data
  * set opening and initial-weight loading (see kn_commands.h). */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +32,40 @@ static bool set_value(const kn_opt *o, const char *v, const char *cmd) {
   switch (o->kind) {
   case KN_OPT_INT: {
     long x = strtol(v, &end, 10);
-    if (errno || end == v || *end) break;
+    if (errno || end == v || *end || x <= INT_MIN || x > INT_MAX) break; /* INT_MIN is KN_OPT_UNSET */
     *(int *)o->dst = (int)x;
     return true;
   }
   case KN_OPT_DOUBLE: {
     double x = strtod(v, &end);
-    if (errno || end == v || *end) break;
+    if (errno || end == v || *end || !isfinite(x)) break;
     *(double *)o->dst = x;
     return true;
   }
   case KN_OPT_STR: *(const char **)o->dst = v; return true;
   case KN_OPT_FLAG: break;
   }
-  fprintf(stderr, "%s: --%s wants %s, not '%s'\n", cmd, o->name, o->kind == KN_OPT_INT ? "an integer" : "a number", v);
+  fprintf(stderr, "%s: --%s wants %s, not '%s'\n", cmd, o->name, o->kind == KN_OPT_INT ? "an integer" : "a finite number", v);
   return false;
+}
+
+int kn_opts_check_ints(const char *cmd, const kn_int_range *r, int n) {
+  for (int i = 0; i < n; i++) {
+    if (*r[i].v == KN_OPT_UNSET) {
+      *r[i].v = r[i].unset;
+    } else if (*r[i].v < r[i].lo || *r[i].v > r[i].hi) {
+      fprintf(stderr, "%s: --%s %d is out of range (allowed range is %d to %d)\n", cmd, r[i].name, *r[i].v, r[i].lo,
+              r[i].hi);
+      return 2;
+    }
+  }
+  return -1;
+}
+
+int kn_opts_check_double(const char *cmd, const char *name, double v, double lo_open, double hi) {
+  if (isnan(v) || (v > lo_open && v <= hi)) return -1;
+  fprintf(stderr, "%s: --%s %g is out of range (allowed range is above %g up to %g)\n", cmd, name, v, lo_open, hi);
+  return 2;
 }
 
 int kn_opts_parse(const char *cmd, const char *usage, const kn_opt *opts, int n_opts, int argc, char **argv,
@@ -137,7 +158,7 @@ bool kn_weights_load(kn_session *s, const char *path, char (*names)[KN_DATASET_N
     if (got < 0) return false;
     from = "embedded weights";
   }
-  if (!got && !path && kn_traincfg_get()->weights[0]) path = from = kn_traincfg_get()->weights;
+  if (!got && !path && kn_traincfg_embedded() && kn_traincfg_get()->weights[0]) path = from = kn_traincfg_get()->weights;
   if (!got && !path) { /* random initialisation */
     if (!verbose) fprintf(stderr, "note: no weights (give --weights FILE or compile with --weights): the model is untrained\n");
     return true;

@@ -7,6 +7,7 @@
 
 #include "kn_commands.h"
 #include "kn_confusion.h"
+#include "kn_dist.h"
 #include "kn_loader.h"
 #include "kn_log.h"
 #include "kn_traincfg.h"
@@ -35,7 +36,7 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
   double sum = 0;
   int64_t seen = 0, correct = 0;
   kn_progress pr;
-  if (progress) kn_progress_init(&pr, stderr, "eval", ld->cfg.data->n, KN_PROGRESS_AUTO);
+  if (progress) kn_progress_init(&pr, stderr, "eval", ld->n_order, KN_PROGRESS_AUTO); /* this rank's images */
   const kn_batch *b;
   while ((b = kn_loader_next(ld))) {
     memcpy(x, b->x, sizeof(float) * img * (size_t)b->n);
@@ -46,13 +47,19 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
     if (progress) kn_progress_update(&pr, seen, sum / (double)seen, (double)correct / (double)seen);
   }
   if (progress) kn_progress_finish(&pr);
+  if (ld->cfg.shard_count > 1) { /* a shard of the test set (data-parallel training): sum over ranks */
+    double t[2] = {sum, (double)seen};
+    kn_dist_sum_f64(t, 2);
+    kn_dist_sum_i64(cm->m, cm->k * cm->k);
+    sum = t[0], seen = (int64_t)t[1];
+  }
   *loss = seen ? sum / (double)seen : NAN;
   return true;
 }
 
 int kn_cmd_eval(int argc, char **argv) {
   const char *data = NULL, *weights = NULL;
-  int limit = 0, threads = 0;
+  int limit = KN_OPT_UNSET, threads = KN_OPT_UNSET;
   bool quiet = false;
   const kn_opt opts[] = {
       {"data", KN_OPT_STR, &data, "DIR", "CIFAR-10 binary directory (test_batch.bin); default: the synthetic test set"},
@@ -64,6 +71,8 @@ int kn_cmd_eval(int argc, char **argv) {
   int rc = kn_opts_parse("eval", "[options]  (accuracy, per-class accuracy, confusion matrix on the test split)", opts,
                          (int)(sizeof opts / sizeof opts[0]), argc, argv, NULL, 0, NULL);
   if (rc >= 0) return rc;
+  const kn_int_range ranges[] = {{"limit", &limit, 1, INT_MAX, 0}, {"threads", &threads, 1, 1024, 0}};
+  if ((rc = kn_opts_check_ints("eval", ranges, 2)) >= 0) return rc;
   kn_threads_apply(threads);
   kn_error err = {{0}};
   kn_session s;

@@ -50,7 +50,7 @@ static bool predict_batch(kn_session *s, char **files, int n, int top_k, char (*
 
 int kn_cmd_predict(int argc, char **argv) {
   const char *weights = NULL;
-  int threads = 0, top_k = 5;
+  int threads = KN_OPT_UNSET, top_k = KN_OPT_UNSET;
   char *files[KN_PREDICT_MAX_FILES];
   int n_files = 0;
   const kn_opt opts[] = {
@@ -61,6 +61,8 @@ int kn_cmd_predict(int argc, char **argv) {
   int rc = kn_opts_parse("predict", "[options] IMAGE...  (PNG or JPEG; top classes with probabilities)", opts,
                          (int)(sizeof opts / sizeof opts[0]), argc, argv, files, KN_PREDICT_MAX_FILES, &n_files);
   if (rc >= 0) return rc;
+  const kn_int_range ranges[] = {{"top", &top_k, 1, 1000000, 5}, {"threads", &threads, 1, 1024, 0}};
+  if ((rc = kn_opts_check_ints("predict", ranges, 2)) >= 0) return rc;
   if (n_files == 0) {
     fprintf(stderr, "predict: no image given\nRun 'predict --help' for usage.\n");
     return 2;

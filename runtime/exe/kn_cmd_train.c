@@ -6,27 +6,50 @@
  * Batches smaller than the compiled N (--batch B < N, or the last batch of an epoch) fill the
  * remaining slots by repeating the batch's own images in order (slot i holds image i mod n), so
  * the step sees only real data; the loss and BatchNorm statistics are then over N slots in which
- * some images count twice. Reported loss and accuracy count each real image once. */
+ * some images count twice. Reported loss and accuracy count each real image once.
+ *
+ * Under mpirun (kn_train_dist.h, docs/distributed.md) each rank trains on its shard with the
+ * generated step averaging the gradients; only rank 0 writes files and logs. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kn_checkpoint.h"
 #include "kn_commands.h"
+#include "kn_dist.h"
 #include "kn_init_from.h"
 #include "kn_log.h"
 #include "kn_metrics.h"
+#include "kn_train_dist.h"
 #include "kn_traincfg.h"
 
 typedef struct train_opts {
   const char *data, *out, *resume, *weights, *schedule, *init_from, *map;
-  int epochs, batch, seed, threads, eval_every, limit, test_limit, stop_after, warmup;
-  double lr;
-  bool quiet;
+  int epochs, batch, seed, threads, eval_every, limit, test_limit, stop_after, warmup, diverge_steps;
+  double lr, diverge_factor;
+  bool quiet, force;
 } train_opts;
+
+/* The divergence guard on the loss: a batch loss above `factor` times the running average for
+ * `steps` batches in a row stops training. The average starts at ln(classes), the loss of a
+ * uniform guess, so a run that explodes from its first step (a resumed run at a huge lr) is
+ * caught too; batches over the threshold do not enter the average. */
+typedef struct diverge_guard {
+  double avg, factor;
+  int steps, over;
+} diverge_guard;
+
+/* Updates the guard with one batch loss; false when the run diverged. */
+static bool guard_ok(diverge_guard *g, double loss) {
+  if (loss > g->factor * g->avg) return ++g->over < g->steps;
+  g->over = 0;
+  g->avg = 0.9 * g->avg + 0.1 * loss;
+  return true;
+}
 
 static bool make_dirs(const char *path, kn_error *err) {
   char buf[1024];
@@ -46,6 +69,44 @@ static char *join(const char *dir, const char *name) {
   char *p = malloc(n);
   if (p) snprintf(p, n, "%s/%s", dir, name);
   return p;
+}
+
+/* --out before anything runs: not a regular file, and not a finished or running run unless
+ * --resume continues it or --force overwrites it. Returns -1 to go on, 2 after an error. */
+static int check_out_dir(const train_opts *o) {
+  struct stat st;
+  if (stat(o->out, &st) != 0) return -1; /* created later */
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "train: --out '%s' exists and is not a directory\n", o->out);
+    return 2;
+  }
+  static const char *const run_files[] = {"checkpoint.safetensors", "best.safetensors", "metrics.csv"};
+  for (int i = 0; i < 3 && !o->resume && !o->force; i++) {
+    char *p = join(o->out, run_files[i]);
+    bool found = p && stat(p, &st) == 0;
+    free(p);
+    if (found) {
+      fprintf(stderr,
+              "train: '%s' holds a run already (%s); continue it with --resume %s/checkpoint.safetensors, "
+              "overwrite it with --force, or choose another --out\n",
+              o->out, run_files[i], o->out);
+      return 2;
+    }
+  }
+  return -1;
+}
+
+/* Creates and removes a file in dir: permission bits do not tell (root ignores them; a
+ * read-only file system does not show in them). */
+static bool probe_writable(const char *dir, kn_error *err) {
+  char name[64];
+  snprintf(name, sizeof name, ".kiln-write-test.%ld", (long)getpid());
+  char *p = join(dir, name);
+  FILE *f = p ? fopen(p, "wb") : NULL;
+  int e = errno;
+  if (f) fclose(f), unlink(p);
+  free(p);
+  return f ? true : kn_error_set(err, "cannot write to output directory '%s': %s", dir, strerror(e));
 }
 
 /* Slot i of the compiled batch holds image i mod n of the loaded batch (see the top). */
@@ -112,20 +173,22 @@ static void prefetch_stage(train_prefetch *p, kn_session *s, const kn_batch *b, 
 /* One epoch of training; returns false on error. With prefetching, batch k+1 is fetched from the
  * loader and staged after step k's launches are queued and before the wait for its results. */
 static bool train_epoch(kn_session *s, kn_loader *ld, train_prefetch *pre, const kn_rt_train_config *c,
-                        const kn_ckpt_meta *m, int epoch, int64_t *step, bool progress, double *loss, double *acc) {
+                        const kn_ckpt_meta *m, int epoch, int64_t *step, bool progress, diverge_guard *guard,
+                        double *loss, double *acc) {
   float *x = kn_session_input(s, KN_SESSION_TRAIN);
   int32_t *y = kn_session_labels(s, KN_SESSION_TRAIN);
   int nb = kn_loader_batches(ld);
   double sum = 0;
   int64_t seen = 0, correct = 0;
   kn_progress pr;
-  if (progress) kn_progress_init(&pr, stderr, "train", ld->cfg.data->n, KN_PROGRESS_AUTO);
+  if (progress) kn_progress_init(&pr, stderr, "train", ld->n_order, KN_PROGRESS_AUTO); /* this rank's images */
   kn_loader_start_epoch(ld, epoch);
   const kn_batch *b = kn_loader_next(ld);
   if (b && pre->pf) prefetch_stage(pre, s, b, kn_sched_lr(c, m->lr, m->epochs, epoch + (double)b->number / nb), *step + 1);
   while (b) {
     int n = b->n, number = b->number;
-    double lr = kn_sched_lr(c, m->lr, m->epochs, epoch + (double)number / nb);
+    double lr = kn_sched_lr(c, m->lr, m->epochs, epoch + (double)number / nb), before = sum;
+    kn_dist_fault_point(*step + 1);
     if (!pre->pf) {
       fill_batch(s, b, x, y);
       kn_session_train_step(s, lr, ++*step);
@@ -141,16 +204,24 @@ static bool train_epoch(kn_session *s, kn_loader *ld, train_prefetch *pre, const
       kn_score_batch(kn_session_output(s, KN_SESSION_TRAIN), pre->cur_y, n, s->classes, &sum, &correct, NULL);
     }
     seen += n;
-    if (!isfinite(sum)) {
+    double avg = guard->avg, batch_loss = (sum - before) / n;
+    if (!isfinite(sum) || !guard_ok(guard, batch_loss)) {
       if (pre->pf) pre->pf->discard();
       if (progress) kn_progress_finish(&pr);
-      fprintf(stderr, "error: the loss became %g at epoch %d, batch %d (lr %g): training diverged; try a smaller --lr\n",
-              sum, epoch + 1, number, lr);
+      if (!isfinite(sum))
+        fprintf(stderr, "error: the loss became %g at epoch %d, batch %d (lr %g): training diverged; try a smaller --lr\n",
+                sum, epoch + 1, number, lr);
+      else
+        fprintf(stderr,
+                "error: the loss stayed above %g x its running average (%g) for %d batches, last %g at epoch %d, batch "
+                "%d (lr %g): training diverged; try a smaller --lr (or a larger --diverge-factor)\n",
+                guard->factor, avg, guard->steps, batch_loss, epoch + 1, number, lr);
       return false;
     }
     if (progress) kn_progress_update(&pr, seen, sum / (double)seen, (double)correct / (double)seen);
   }
   if (progress) kn_progress_finish(&pr);
+  kn_train_dist_epoch_sums(&sum, &seen, &correct);
   *loss = sum / (double)(seen ? seen : 1);
   *acc = (double)correct / (double)(seen ? seen : 1);
   return true;
@@ -199,10 +270,15 @@ static bool run_setup(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *er
   } else if (!kn_weights_load(&r->s, o->weights, NULL, true, err)) {
     return false;
   }
+  int64_t bad;
+  const char *t = kn_session_nonfinite(&r->s, &bad);
+  if (t)
+    return kn_error_set(err, "the starting weights are not usable: tensor '%s' has %lld non-finite values", t,
+                        (long long)bad);
   /* Options given on the command line override the spec and the checkpoint. */
   if (o->epochs >= 0) m->epochs = o->epochs;
   if (o->batch > 0) m->batch = o->batch;
-  if (o->lr > 0) m->lr = o->lr;
+  if (!isnan(o->lr)) m->lr = o->lr;
   if (o->warmup >= 0) m->warmup_epochs = o->warmup;
   if (o->schedule) {
     int sc = kn_sched_parse(o->schedule);
@@ -212,15 +288,22 @@ static bool run_setup(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *er
   if (m->batch > r->s.batch)
     return kn_error_set(err, "--batch %d is larger than the compiled batch %d (recompile with `kiln compile --batch %d`)",
                         m->batch, r->s.batch, m->batch);
+  if (!kn_train_dist_start(&r->s, m, err)) return false;
   if (!kn_data_open(&r->train, o->data, true, o->limit, &r->s, err) ||
       !kn_data_open(&r->test, o->data, false, o->test_limit, &r->s, err))
     return false;
   for (int i = 0; i < r->s.classes; i++)
     snprintf(r->names[i], KN_DATASET_NAME_LEN, "%s", i < r->train.num_classes ? r->train.class_names[i] : "?");
   if (!(r->have_ltrain = kn_loader_for(&r->ltrain, &r->train, &r->s, true, m->batch, m->seed, o->threads, err)) ||
-      !(r->have_ltest = kn_loader_for(&r->ltest, &r->test, &r->s, false, r->s.batch, 0, o->threads, err)))
+      !(r->have_ltest = kn_loader_for(&r->ltest, &r->test, &r->s, false, r->s.batch, 0, o->threads, err)) ||
+      !kn_train_dist_shard(&r->ltrain, &r->ltest, err))
     return false;
-  if (!make_dirs(o->out, err) || !kn_confusion_init(&r->cm, r->s.classes, err) || !prefetch_init(&r->pre, &r->s, err))
+  if (m->warmup_epochs > m->epochs)
+    return kn_error_set(err, "warm-up of %d epochs is longer than the %d epochs of the run (give --warmup 0 to %d)",
+                        m->warmup_epochs, m->epochs, m->epochs);
+  /* rank 0 writes the files (one rank's failure ends the job: kn_dist_abort) */
+  if ((kn_dist_is_root() && (!make_dirs(o->out, err) || !probe_writable(o->out, err))) ||
+      !kn_confusion_init(&r->cm, r->s.classes, err) || !prefetch_init(&r->pre, &r->s, err))
     return false;
   r->ckpt_path = join(o->out, "checkpoint.safetensors");
   r->best_path = join(o->out, "best.safetensors");
@@ -228,7 +311,7 @@ static bool run_setup(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *er
   r->svg_path = join(o->out, "metrics.svg");
   kn_metrics_init(&r->metrics);
   if (!r->ckpt_path || !r->best_path || !r->csv_path || !r->svg_path) return kn_error_set(err, "out of memory");
-  return !o->resume || kn_metrics_read_csv(&r->metrics, r->csv_path, err);
+  return !o->resume || !kn_dist_is_root() || kn_metrics_read_csv(&r->metrics, r->csv_path, err);
 }
 
 static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *err) {
@@ -237,7 +320,7 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
   sc.sched = (kn_rt_sched)m->schedule;
   sc.warmup_epochs = m->warmup_epochs;
   int eval_every = o->eval_every > 0 ? o->eval_every : c->eval_every;
-  bool progress = !o->quiet;
+  bool progress = !o->quiet && kn_dist_is_root(); /* the progress display is rank 0's */
   char line[160];
   printf("training %s: %d train / %d test images (%s), input %dx%d, batch %d (compiled %d), epochs %d..%d, lr %g %s, "
          "%d threads\n",
@@ -245,11 +328,18 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
          r->s.batch, m->epoch + 1, m->epochs, m->lr, kn_sched_name((kn_rt_sched)m->schedule), kn_parallel_threads());
   int stop = o->stop_after > 0 ? m->epoch + o->stop_after : m->epochs;
   if (stop > m->epochs) stop = m->epochs;
+  diverge_guard guard = {log(r->s.classes > 1 ? r->s.classes : 2), o->diverge_factor, o->diverge_steps, 0};
   for (int epoch = m->epoch; epoch < stop; epoch++) {
     double t0 = kn_log_now(), tl, ta, vl = NAN, va = NAN;
     int64_t step = m->step;
-    if (!train_epoch(&r->s, &r->ltrain, &r->pre, &sc, m, epoch, &step, progress, &tl, &ta))
-      return kn_error_set(err, "training stopped");
+    if (!train_epoch(&r->s, &r->ltrain, &r->pre, &sc, m, epoch, &step, progress, &guard, &tl, &ta))
+      return kn_error_set(err, "training stopped; the last good checkpoint is %s", r->ckpt_path);
+    /* ReLU can turn NaN weights into a finite loss: the values themselves are checked too. */
+    int64_t bad;
+    const char *t = kn_session_nonfinite(&r->s, &bad);
+    if (t)
+      return kn_error_set(err, "tensor '%s' has %lld non-finite values after epoch %d: training diverged; try a smaller "
+                               "--lr; the last good checkpoint is %s", t, (long long)bad, epoch + 1, r->ckpt_path);
     double dt = kn_log_now() - t0;
     m->step = step;
     m->epoch = epoch + 1;
@@ -263,13 +353,17 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
       if (va > m->best_acc) {
         m->best_acc = va;
         m->best_epoch = epoch + 1;
-        if (!kn_ckpt_save(&r->s, r->best_path, m, (const char(*)[KN_DATASET_NAME_LEN])r->names, false, err)) return false;
+        if (kn_dist_is_root() &&
+            !kn_ckpt_save(&r->s, r->best_path, m, (const char(*)[KN_DATASET_NAME_LEN])r->names, false, err))
+          return false;
       }
     }
     double lr_now = kn_sched_lr(&sc, m->lr, m->epochs, epoch);
     kn_metrics_add(&r->metrics, (kn_metrics_row){.epoch = epoch + 1, .train_loss = tl, .train_acc = ta, .val_loss = vl,
                                                  .val_acc = va, .lr = lr_now, .images_per_s = r->train.n / dt,
                                                  .seconds = dt});
+    kn_train_dist_report(dt);
+    if (!kn_dist_is_root()) continue; /* rank 0 writes the files */
     if (!kn_metrics_write_csv(&r->metrics, r->csv_path, err) ||
         !kn_metrics_write_svg(&r->metrics, r->svg_path, kn_model.name, err) ||
         !kn_ckpt_save(&r->s, r->ckpt_path, m, (const char(*)[KN_DATASET_NAME_LEN])r->names, true, err))
@@ -287,7 +381,10 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
 }
 
 int kn_cmd_train(int argc, char **argv) {
-  train_opts o = {.out = "kiln-run", .epochs = -1, .seed = 42, .warmup = -1};
+  train_opts o = {.out = "kiln-run", .seed = 42, .lr = NAN, .diverge_factor = NAN};
+  int *unset[] = {&o.epochs,     &o.batch,      &o.threads, &o.eval_every,   &o.limit,
+                  &o.test_limit, &o.stop_after, &o.warmup,  &o.diverge_steps};
+  for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++) *unset[i] = KN_OPT_UNSET;
   const kn_opt opts[] = {
       {"data", KN_OPT_STR, &o.data, "DIR", "CIFAR-10 binary directory; default: the built-in synthetic set"},
       {"epochs", KN_OPT_INT, &o.epochs, "N", "epochs in all (default: the spec's)"},
@@ -306,10 +403,33 @@ int kn_cmd_train(int argc, char **argv) {
       {"limit", KN_OPT_INT, &o.limit, "N", "train on the first N images only"},
       {"test-limit", KN_OPT_INT, &o.test_limit, "N", "evaluate on the first N test images only"},
       {"stop-after", KN_OPT_INT, &o.stop_after, "N", "stop after N epochs of this run (resume later)"},
+      {"force", KN_OPT_FLAG, &o.force, NULL, "overwrite the run already in --out (without it, train refuses)"},
+      {"diverge-factor", KN_OPT_DOUBLE, &o.diverge_factor, "F",
+       "stop when the batch loss stays above F x its running average (default 10) ..."},
+      {"diverge-steps", KN_OPT_INT, &o.diverge_steps, "K", "... for K batches in a row (default 20)"},
       {"quiet", KN_OPT_FLAG, &o.quiet, NULL, "no progress display"},
   };
   int rc = kn_opts_parse("train", "[options]", opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, NULL, 0, NULL);
   if (rc >= 0) return rc;
+  /* unset: -1 keeps the spec's (or the checkpoint's) value, 0 the built-in default */
+  const kn_int_range ranges[] = {
+      {"epochs", &o.epochs, 1, 1000000, -1},     {"batch", &o.batch, 1, 1 << 20, 0},
+      {"warmup", &o.warmup, 0, 1000000, -1},     {"seed", &o.seed, 0, INT_MAX, 42},
+      {"threads", &o.threads, 1, 1024, 0},       {"eval-every", &o.eval_every, 1, 1000000, 0},
+      {"limit", &o.limit, 1, INT_MAX, 0},        {"test-limit", &o.test_limit, 1, INT_MAX, 0},
+      {"stop-after", &o.stop_after, 1, 1000000, 0}, {"diverge-steps", &o.diverge_steps, 1, 1000000, 20},
+  };
+  if ((rc = kn_opts_check_ints("train", ranges, (int)(sizeof ranges / sizeof ranges[0]))) >= 0 ||
+      (rc = kn_opts_check_double("train", "lr", o.lr, 0, 1000)) >= 0 ||
+      (rc = kn_opts_check_double("train", "diverge-factor", o.diverge_factor, 1, 1e30)) >= 0)
+    return rc;
+  if (isnan(o.diverge_factor)) o.diverge_factor = 10;
+  if ((rc = check_out_dir(&o)) >= 0) return rc;
+  if (o.warmup >= 0 && o.epochs >= 0 && o.warmup > o.epochs) {
+    fprintf(stderr, "train: --warmup %d is longer than --epochs %d (allowed range is 0 to %d)\n", o.warmup, o.epochs,
+            o.epochs);
+    return 2;
+  }
   if (!!o.resume + !!o.weights + !!o.init_from > 1) {
     fprintf(stderr, "train: --resume, --weights and --init-from exclude each other\n");
     return 2;
@@ -319,12 +439,22 @@ int kn_cmd_train(int argc, char **argv) {
     return 2;
   }
   kn_threads_apply(o.threads);
+  kn_error err = {{0}};
+  if (!kn_dist_init(&err)) {
+    fprintf(stderr, "error: %s\n", err.msg);
+    return 1;
+  }
   train_run r;
   memset(&r, 0, sizeof r);
   kn_ckpt_meta m;
-  kn_error err = {{0}};
   bool ok = run_setup(&r, &o, &m, &err) && run_epochs(&r, &o, &m, &err);
-  if (!ok) fprintf(stderr, "error: %s\n", err.msg);
+  if (!ok && kn_dist_size() > 1) {
+    fprintf(stderr, "error: rank %d: %s\n", kn_dist_rank(), err.msg);
+    kn_dist_abort(1);
+  } else if (!ok) {
+    fprintf(stderr, "error: %s\n", err.msg);
+  }
   run_free(&r);
+  kn_dist_finalize();
   return ok ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #ifndef KN_COMMANDS_H
 #define KN_COMMANDS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,6 +40,19 @@ typedef struct kn_opt {
  * printing --help, 2 after printing an error about the command line. */
 int kn_opts_parse(const char *cmd, const char *usage, const kn_opt *opts, int n_opts, int argc, char **argv,
                   char **pos, int max_pos, int *n_pos);
+
+/* Range checks after kn_opts_parse: an int option still at KN_OPT_UNSET was not given and gets
+ * `unset`; a given value outside lo..hi prints "CMD: --NAME V is out of range (allowed range is
+ * LO to HI)". Returns -1 to go on, 2 after an error. Doubles: NAN marks "not given" (the parser
+ * refuses non-finite values), lo < v <= hi. */
+#define KN_OPT_UNSET INT_MIN
+typedef struct kn_int_range {
+  const char *name;
+  int *v;
+  int lo, hi, unset;
+} kn_int_range;
+int kn_opts_check_ints(const char *cmd, const kn_int_range *r, int n);
+int kn_opts_check_double(const char *cmd, const char *name, double v, double lo_open, double hi);
 
 /* Opens a split: the CIFAR-10 binary files in dir, or (dir NULL) the built-in synthetic set
  * (5000 train / 1000 test images; at the model's input size up to 64x64, else 32x32), keeping

@@ -259,6 +259,23 @@ bool kn_session_add_tensors(kn_session *s, kn_st_writer *w, bool all, kn_error *
   return true;
 }
 
+const char *kn_session_nonfinite(kn_session *s, int64_t *count) {
+  kn_model_persist_to_host(s->persist);
+  for (int i = 0; i < kn_model.n_persist; i++) {
+    const kn_tensor_desc *t = &kn_model.persist[i];
+    if (t->role == KN_ROLE_CONST || t->dtype != KN_TDT_F32) continue;
+    const float *v = kn_tensor_data(t, s->persist, s->work);
+    int64_t n = kn_tensor_numel(t), bad = 0;
+    for (int64_t k = 0; k < n; k++) bad += !isfinite(v[k]);
+    if (bad) {
+      *count = bad;
+      return t->name;
+    }
+  }
+  *count = 0;
+  return NULL;
+}
+
 int kn_session_embedded(kn_st_file *f, kn_error *err) {
   if (!kn_embedded_weights || !kn_embedded_weights_end) return 0;
   size_t n = (size_t)(kn_embedded_weights_end - kn_embedded_weights);

@@ -68,6 +68,10 @@ bool kn_session_load_all(kn_session *s, const kn_st_file *f, const char *what, k
 /* Adds the model weights (all = false) or every non-constant persist tensor (all = true) to w;
  * the data is borrowed from the session. */
 bool kn_session_add_tensors(kn_session *s, kn_st_writer *w, bool all, kn_error *err);
+/* The first non-constant persist tensor (parameter, running statistic, optimizer buffer) holding
+ * a NaN or an infinity, with their count in *count; NULL when every value is finite. GPU builds
+ * copy the device values to the host first. */
+const char *kn_session_nonfinite(kn_session *s, int64_t *count);
 /* The weights embedded by `kiln compile --weights`: 1 when present (parsed into f, which the
  * caller frees), 0 when the executable has none, -1 when they do not parse (err filled). */
 int kn_session_embedded(kn_st_file *f, kn_error *err);

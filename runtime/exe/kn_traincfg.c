@@ -88,6 +88,14 @@ static bool parse_aug(kn_rt_aug_step *steps, int *n, const char *rest, kn_error 
     s.kind = KN_RT_AUG_RESIZE;
     ok = numbers(rest, v, 2);
     s.size[0] = (int)v[0], s.size[1] = (int)v[1];
+  } else if (!strcmp(kind, "resize_shorter")) {
+    s.kind = KN_RT_AUG_RESIZE_SHORTER;
+    ok = numbers(rest, v, 1);
+    s.size[0] = s.size[1] = (int)v[0];
+  } else if (!strcmp(kind, "center_crop")) {
+    s.kind = KN_RT_AUG_CENTER_CROP;
+    ok = numbers(rest, v, 2);
+    s.size[0] = (int)v[0], s.size[1] = (int)v[1];
   } else if (!strcmp(kind, "hflip")) {
     s.kind = KN_RT_AUG_HFLIP;
     ok = numbers(rest, &s.p, 1);
@@ -170,6 +178,8 @@ bool kn_traincfg_parse(kn_rt_train_config *c, const char *text, kn_error *err) {
     return kn_error_set(err, "train config has a non-positive batch, eval_every, input size or class count");
   return true;
 }
+
+bool kn_traincfg_embedded(void) { return kn_embedded_train_config != NULL; }
 
 const kn_rt_train_config *kn_traincfg_get(void) {
   static kn_rt_train_config cfg;

@@ -19,7 +19,8 @@
  *   eval_every 5
  *   input 224 224            H W
  *   num_classes 10
- *   train_aug resize 224 224 | hflip P | random_resized_crop H W S0 S1 R0 R1 | to_tensor |
+ *   train_aug resize 224 224 | resize_shorter 256 | center_crop H W | hflip P |
+ *             random_resized_crop H W S0 S1 R0 R1 | to_tensor |
  *             normalize M0 M1 M2 S0 S1 S2          (one line per step, in order)
  *   test_aug  ... the same for the evaluation / predict pipeline
  *   weights PATH             the spec's initial weights (absent: random initialisation)
@@ -65,6 +66,9 @@ bool kn_traincfg_parse(kn_rt_train_config *c, const char *text, kn_error *err);
 /* The executable's config: the embedded one, or derived from the descriptor. Parsed once; an
  * embedded config that does not parse is fatal (a build bug): the message is printed, exit 1. */
 const kn_rt_train_config *kn_traincfg_get(void);
+/* Whether the executable carries a train config (kiln compile's executables do; a model object
+ * linked by other means, e.g. the codegen test harness, does not). */
+bool kn_traincfg_embedded(void);
 /* Name of a schedule ("constant", ...) and the reverse (-1 when unknown). */
 const char *kn_sched_name(kn_rt_sched s);
 int kn_sched_parse(const char *name);

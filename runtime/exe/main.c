@@ -16,6 +16,7 @@
 
 #include "kilnrt.h"
 #include "kn_commands.h"
+#include "kn_cpu_check.h"
 #include "kn_profile.h"
 #include "kn_session.h"
 #include "kn_tensorfile.h"
@@ -166,6 +167,14 @@ static int cmd_info(int argc, char **argv) {
     printf("entry       %-12s work arena %lld bytes (unplanned %lld)\n", kn_model.entries[i].name,
            (long long)kn_model.entries[i].work_size, (long long)kn_model.entries[i].naive_size);
   printf("cpu         %s\nfeatures    %s\n", kn_model.cpu, kn_model.features);
+  if (&kn_model_n_targets) { /* a multi-target build (kiln compile --cpu=A,B) */
+    printf("targets    ");
+    for (int i = 0; i < kn_model_n_targets; i++)
+      printf(" %s", ((const kn_model_desc *)kn_model_target_descs[i])->cpu);
+    printf(" (the first this CPU runs is used; KILN_CPU_TARGET=NAME forces one)\n");
+  }
+  char miss[512];
+  if (kn_cpu_missing(kn_model.features, miss, sizeof miss)) printf("runs here   no: this CPU lacks %s\n", miss);
   printf("threads     %d\n", kn_parallel_threads());
   if (!&kn_model_device) return 0;
   char why[512] = "";
@@ -315,12 +324,12 @@ static int cmd_bench(int argc, char **argv) {
     e->fn(x.persist, x.work);
   }
   double dt = (clock_s(CLOCK_MONOTONIC) - t0) / (iters > 0 ? iters : 1);
-  double dc = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / (iters > 0 ? iters : 1);
-  /* CPU time (all threads) beside wall time: on a shared machine it is the figure that stays
-   * meaningful (bench/peer_bench.py reads both). */
+  double cpu = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / (iters > 0 ? iters : 1);
+  /* Process CPU time (all threads) beside wall time: on a shared machine it is the figure that
+   * stays meaningful (bench/peer_bench.py reads both; the profile's header and CSV use it). */
   printf("%s %s: batch %d, %d threads, %.3f ms/iter, %.2f images/s, %.3f CPU ms/iter\n", kn_model.name, e->name,
-         kn_model.batch, kn_parallel_threads(), dt * 1e3, kn_model.batch / dt, dc * 1e3);
-  rc = prof && !kn_prof_report(prof, iters, dt, csv) ? 1 : 0;
+         kn_model.batch, kn_parallel_threads(), dt * 1e3, kn_model.batch / dt, cpu * 1e3);
+  rc = prof && !kn_prof_report(prof, iters, dt, cpu, csv) ? 1 : 0;
   exe_free(&x);
   return rc;
 }
@@ -349,14 +358,19 @@ int main(int argc, char **argv) {
   if (argc >= 2)
     for (int i = 0; i < n; i++)
       if (!strcmp(argv[1], commands[i].name)) {
-        /* GPU builds: no device means no run, before any output (info reports it itself). */
         bool help = false;
         for (int k = 2; k < argc; k++) help = help || !strcmp(argv[k], "--help") || !strcmp(argv[k], "-h");
-        int rc = commands[i].fn == cmd_info || help ? 0 : kn_model_device_require();
+        /* The CPU must have the code's features (else exit 4, not SIGILL); GPU builds: no device
+         * means no run, before any output (info reports both itself). */
+        int rc = commands[i].fn == cmd_info || help ? 0 : kn_cpu_require();
+        if (!rc && commands[i].fn != cmd_info && !help) rc = kn_model_device_require();
         return rc ? rc : commands[i].fn(argc - 1, argv + 1);
       }
-  FILE *f = argc >= 2 && strcmp(argv[1], "--help") ? stderr : stdout;
+  /* --help is the only way to ask for the usage; no command or an unknown one is an error. */
+  bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+  FILE *f = help ? stdout : stderr;
+  if (argc >= 2 && !help) fprintf(f, "%s: unknown command '%s'\n", argv[0], argv[1]);
   fprintf(f, "usage: %s <command> [options]\nmodel '%s' compiled by kiln\n\ncommands:\n", argv[0], kn_model.name);
   for (int i = 0; i < n; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].doc);
-  return argc >= 2 && f == stderr ? 2 : 0;
+  return help ? 0 : 2;
 }

@@ -30,6 +30,9 @@ static void fill_separation(kn_rng *r, const char *kind, kn_shape s, float *x) {
       float *o = x + (n * C + c) * HW;
       if (!strcmp(kind, "relu")) {
         for (int64_t i = 0; i < HW; i++) o[i] = kn_rng_uniform(r, 0, 1) < 0.5 ? -2.0f : 2.0f;
+      } else if (!strcmp(kind, "act")) { /* the four regions around the kinks at -3, 0, 3 */
+        static const float off[4] = {-4.5f, -1.5f, 1.5f, 4.5f};
+        for (int64_t i = 0; i < HW; i++) o[i] = off[(int)kn_rng_uniform(r, 0, 4) & 3];
       } else if (!strcmp(kind, "window")) { /* every 3x3 window holds each residue pair once */
         permute(r, p, 9);
         for (int64_t h = 0; h < H; h++)

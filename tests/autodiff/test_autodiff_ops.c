@@ -48,6 +48,7 @@ static int b_cmax(kn_graph *g, int x, int in) {
 static int b_flatten(kn_graph *g, int x, int in) { return adb_unary(g, KN_OP_FLATTEN, "op", x); }
 static int b_up_nearest(kn_graph *g, int x, int in) { return adb_upsample(g, "op", x, 2, KN_MODE_NEAREST); }
 static int b_up_bilinear(kn_graph *g, int x, int in) { return adb_upsample(g, "op", x, 2, KN_MODE_BILINEAR); }
+static int b_softmax(kn_graph *g, int x, int in) { return adb_unary(g, KN_OP_SOFTMAX, "op", x); }
 /* The head itself holds linear (on [N, F]), log_softmax and nll_loss. */
 static int b_head(kn_graph *g, int x, int in) { return adb_unary(g, KN_OP_GLOBAL_AVGPOOL, "op", x); }
 /* linear straight on a [N, C, H, W] tensor (flattened by the op), then sigmoid. */
@@ -109,6 +110,11 @@ static const row rows[] = {
     {KN_OP_UPSAMPLE, "upsample bilinear", b_up_bilinear},
     {KN_OP_LOG_SOFTMAX, "log_softmax (head)", b_head},
     {KN_OP_NLL_LOSS, "nll_loss (head)", b_head},
+    {KN_OP_SOFTMAX, "softmax over channels", b_softmax},
+    /* every op of eltwise.def on inputs spread over the regions between its kinks (build NULL) */
+#define AD_EW_ROW(ID, nm, S, AT, V, F, G) {KN_OP_##ID, #nm " (all regions)", NULL},
+    KN_ELTWISE_OPS(AD_EW_ROW)
+#undef AD_EW_ROW
 };
 #define N_ROWS ((int)(sizeof rows / sizeof rows[0]))
 
@@ -116,7 +122,7 @@ static void run_row(const row *r, uint64_t seed) {
   kn_graph *g = kn_graph_create(r->label);
   g->input = kn_graph_add_input(g, "input", KN_DT_F32, kn_shape4(2, 3, 6, 6));
   int pre = adb_conv(g, "pre", g->input, 4, 3, 1, 1, true);
-  adb_head(g, r->build(g, pre, g->input), 5);
+  adb_head(g, r->build ? r->build(g, pre, g->input) : adb_unary(g, r->op, "op", adb_separate(g, "act", pre)), 5);
   kn_train_config cfg;
   kn_train_config_defaults(&cfg);
   fd_case c;

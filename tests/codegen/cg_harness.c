@@ -68,6 +68,14 @@ static void fill(cg_case *c, kn_interp *it, kn_rng *r) {
       case CG_DISTINCT: p[i] = (float)(0.05 * ((double)i - (double)n / 2)); break;
       case CG_POSITIVE: p[i] = (float)kn_rng_uniform(r, 0.5, 1.5); break;
       case CG_LABELS: p[i] = 0; break;
+      case CG_WIDE: /* as FD_WIDE */
+        m = kn_rng_uniform(r, -4.5, 4.5);
+        {
+          double k = m < -1.5 ? -3 : m < 1.5 ? 0 : 3;
+          if (fabs(m - k) < 0.1) m = k + (m < k ? -1 : 1) * (0.1 + fabs(m - k));
+        }
+        p[i] = (float)m;
+        break;
       case CG_SCALAR: p[i] = c->scalar[v]; break;
       }
     }

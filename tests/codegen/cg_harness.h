@@ -21,7 +21,8 @@
 #define CG_TOL 1e-4
 #define CG_MAX_VALS 4096
 
-typedef enum { CG_UNIFORM, CG_AWAY0, CG_DISTINCT, CG_POSITIVE, CG_LABELS, CG_SCALAR } cg_gen;
+/* The first six are fd_gen's (tests/interp/fd.h), value for value: test_ops.c copies them. */
+typedef enum { CG_UNIFORM, CG_AWAY0, CG_DISTINCT, CG_POSITIVE, CG_LABELS, CG_WIDE, CG_SCALAR } cg_gen;
 
 typedef struct cg_case {
   kn_graph *g;                  /* a renamed copy (unique names); owned */

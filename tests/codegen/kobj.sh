@@ -5,7 +5,8 @@
 #              the cache, filling it, and taken from it (every kernel from the cache).
 #   corrupt:   a cache entry with a flipped byte, one truncated and one with a bad header are
 #              reported, never used (the object equals the uncached one) and rewritten; two
-#              compiles filling an empty cache at once agree; `kiln cache stats/clean` work.
+#              compiles filling an empty cache at once agree; `kiln cache stats/clean` work; a
+#              size bound (KILN_CACHE_MAX_MB) is kept.
 # The cache lives in a temporary XDG_CACHE_HOME (HOME too), never in the user's.
 kiln=$1 src=$2 mode=$3
 shift 3
@@ -63,6 +64,12 @@ elif [ "$mode" = corrupt ]; then
   n=$(ls "$cache" | wc -l)
   check "kiln cache stats" sh -c "'$kiln' cache stats | grep -q 'entries *$n\$'"
   check "kiln cache clean" sh -c "'$kiln' cache clean > /dev/null && [ -z \"\$(ls '$cache')\" ]"
+  rm -rf "$cache"
+  check "compile with a 20 KB bound" env KILN_CACHE_MAX_MB=0.02 "$kiln" compile "$m" --emit=obj -o "$tmp/b.o"
+  bytes=$(cat "$cache"/*.kobj 2>/dev/null | wc -c)
+  check "cache trimmed under 90% of its bound ($bytes bytes)" [ "$bytes" -le 18874 ]
+  check "object unchanged by the bound" cmp "$tmp/ref.o" "$tmp/b.o"
+  rm -rf "$cache"
   compile "$m" "$tmp/p1.o" & p1=$!
   compile "$m" "$tmp/p2.o" & p2=$!
   check "concurrent compile 1" wait $p1

@@ -14,6 +14,8 @@
 #include "../interp/op_tests.h"
 #include "cg_harness.h"
 
+_Static_assert((int)FD_WIDE == (int)CG_WIDE && (int)FD_LABELS == (int)CG_LABELS, "cg_gen must extend fd_gen");
+
 static int passed, failed;
 static bool seen[KN_OP_COUNT];
 

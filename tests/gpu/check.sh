@@ -35,7 +35,7 @@ prepare() {
   local spec=tests/models/sample_resnet_tiny.yaml
   "$build/kiln" compile "$spec" -o "$out/model_cpu"
   "$build/kiln" compile --target=cuda "$spec" -o "$out/model_cuda"
-  "$out/model_cpu" train $exe_train --out "$out/train_cpu" > "$out/train_cpu.log"
+  "$out/model_cpu" train $exe_train --force --out "$out/train_cpu" > "$out/train_cpu.log"
   echo "bundles in $out; now run 'tests/gpu/check.sh run' on the GPU machine"
 }
 
@@ -63,7 +63,7 @@ checks() {
   [ "$rc" = 77 ] && return 77
   echo "== the --target=cuda executable's train vs the CPU build's (sample_resnet_tiny, synthetic set)"
   if "$out/model_cuda" info; then
-    "$out/model_cuda" train $exe_train --out "$out/train_cuda" > "$out/train_cuda.log" 2>&1 || echo "FAIL: model_cuda train exited $?"
+    "$out/model_cuda" train $exe_train --force --out "$out/train_cuda" > "$out/train_cuda.log" 2>&1 || echo "FAIL: model_cuda train exited $?"
     compare_losses "$out/train_cpu/metrics.csv" "$out/train_cuda/metrics.csv" || rc=1
   else
     echo "FAIL: model_cuda info exited with an error (see above)"

@@ -87,6 +87,12 @@ static void fill(fd_case *c, kn_interp *it, kn_rng *r) {
       }
       case FD_DISTINCT: p[i] = (float)(0.05 * ((double)i - (double)n / 2)); break;
       case FD_POSITIVE: p[i] = (float)kn_rng_uniform(r, 0.5, 1.5); break;
+      case FD_WIDE: {
+        double v = kn_rng_uniform(r, -4.5, 4.5), k = v < -1.5 ? -3 : v < 1.5 ? 0 : 3;
+        if (fabs(v - k) < 0.1) v = k + (v < k ? -1 : 1) * (0.1 + fabs(v - k));
+        p[i] = (float)v;
+        break;
+      }
       case FD_LABELS: break;
       }
     }

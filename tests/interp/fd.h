@@ -27,7 +27,8 @@ typedef enum {
   FD_AWAY0,    /* |x| in [0.1, 1], random sign: no kink of relu within the FD step */
   FD_DISTINCT, /* a random permutation of values 0.05 apart: no ties for max reductions */
   FD_POSITIVE, /* U(0.5, 1.5): scales, variances */
-  FD_LABELS    /* int32 labels in [0, k) */
+  FD_LABELS,   /* int32 labels in [0, k) */
+  FD_WIDE      /* U(-4.5, 4.5) at least 0.1 from -3, 0 and 3: every region of the activations, no kink */
 } fd_gen;
 
 #define FD_MAX_VALS 128

@@ -199,6 +199,20 @@ static void flatten_case(fd_case *c, int arg) {
   fd_pair(c, x, fd_infer(c, n));
 }
 
+/* ---- allreduce_mean: the gradient average of data-parallel training, the identity in one process;
+ * checked as the backward of a same-shape reshape (whose gradient is the identity) ---- */
+static void allreduce_case(fd_case *c, int arg) {
+  (void)arg;
+  kn_shape xs = kn_shape2(3, 5);
+  int x = fd_input(c, xs, FD_UNIFORM);
+  kn_node *f = fd_add(c, KN_OP_RESHAPE, (int[]){x}, 1);
+  kn_node_set_shape(f, KN_ATTR_SHAPE, xs);
+  fd_end_forward(c, fd_infer(c, f));
+  kn_node *n = fd_add(c, KN_OP_ALLREDUCE_MEAN, (int[]){c->dy}, 1);
+  kn_node_set_int(n, KN_ATTR_COUNT, 15);
+  fd_pair(c, x, fd_infer(c, n));
+}
+
 /* ---- upsample: arg bit 0 = bilinear, bit 1 = scale 3 (else 2) ---- */
 static void upsample_case(fd_case *c, int arg) {
   int x = fd_input(c, kn_shape4(2, 2, 3, 5), FD_UNIFORM);
@@ -220,6 +234,15 @@ static void log_softmax_case(fd_case *c, int arg) {
   fd_pair(c, x, fd_infer(c, fd_add(c, KN_OP_LOG_SOFTMAX_GRAD, (int[]){c->dy, y}, 2)));
 }
 
+/* softmax over dim 1: [3,7] scores, [2,5,3,4] channels, [1,3,1,5] */
+static void softmax_case(fd_case *c, int arg) {
+  kn_shape s = arg == 0 ? kn_shape2(3, 7) : arg == 1 ? kn_shape4(2, 5, 3, 4) : kn_shape4(1, 3, 1, 5);
+  int x = fd_input(c, s, FD_UNIFORM);
+  int y = fd_infer(c, fd_add(c, KN_OP_SOFTMAX, (int[]){x}, 1));
+  fd_end_forward(c, y);
+  fd_pair(c, x, fd_infer(c, fd_add(c, KN_OP_SOFTMAX_GRAD, (int[]){c->dy, y}, 2)));
+}
+
 static void nll_case(fd_case *c, int arg) {
   int N = arg ? 1 : 4, K = arg ? 3 : 5;
   int logp = fd_input(c, kn_shape2(N, K), FD_UNIFORM), labels = fd_labels(c, N, K);
@@ -229,7 +252,22 @@ static void nll_case(fd_case *c, int arg) {
   fd_pair(c, logp, fd_infer(c, n));
 }
 
+/* ---- every op of eltwise.def (arg: the forward op): all regions of the formulas, parameter 0.2 ---- */
+static void eltwise_case(fd_case *c, int arg) {
+  kn_op op = (kn_op)arg;
+  const kn_ew_info *e = kn_ew_find(op);
+  int x = fd_input(c, kn_shape4(2, 3, 5, 7), FD_WIDE);
+  kn_node *n = fd_add(c, op, (int[]){x}, 1);
+  if (kn_op_table[op].attrs & (1u << KN_ATTR_NEGATIVE_SLOPE)) kn_node_set_float(n, KN_ATTR_NEGATIVE_SLOPE, 0.2);
+  int y = fd_infer(c, n);
+  fd_end_forward(c, y);
+  n = fd_add(c, e->grad, (int[]){c->dy, e->saves_y ? y : x}, 2);
+  if (kn_op_table[op].attrs & (1u << KN_ATTR_NEGATIVE_SLOPE)) kn_node_set_float(n, KN_ATTR_NEGATIVE_SLOPE, 0.2);
+  fd_pair(c, x, fd_infer(c, n));
+}
+
 #define G(op, what, fn, arg) {KN_OP_##op, what, fn, arg, NULL}
+#define KN_EW_GRAD_ROW(ID, nm, S, AT, V, F, GR) G(ID##_GRAD, #nm " on [2,3,5,7], |x| up to 4.5", eltwise_case, KN_OP_##ID),
 const op_row kn_grad_rows[] = {
     G(CONV2D_GRAD_INPUT, "3x3 pad 1", conv_case, 0),
     G(CONV2D_GRAD_INPUT, "stride 2 groups 2, 13x13", conv_case, 1),
@@ -254,6 +292,7 @@ const op_row kn_grad_rows[] = {
     G(BATCHNORM2D_GRAD, "training mode [3,2,7,1]", bn_case, 3),
     G(RELU_GRAD, "relu", act_case, 0),
     G(SIGMOID_GRAD, "sigmoid", act_case, 1),
+    KN_ELTWISE_OPS(KN_EW_GRAD_ROW)
     G(MAXPOOL2D_GRAD, "k2 s2 on 7x7", maxpool_case, 0),
     G(MAXPOOL2D_GRAD, "k3 s2 p1 on 7x7", maxpool_case, 1),
     G(MAXPOOL2D_GRAD, "k3 s1 p1 on 5x6", maxpool_case, 2),
@@ -289,12 +328,16 @@ const op_row kn_grad_rows[] = {
     G(LINEAR_GRAD_WEIGHT, "[2,2,3,3] -> 4", linear_case, 1),
     G(LINEAR_GRAD_WEIGHT, "[1,7] -> 1", linear_case, 2),
     G(RESHAPE, "flatten [2,3,2,2]", flatten_case, 0),
+    G(ALLREDUCE_MEAN, "one process: identity", allreduce_case, 0),
     G(UPSAMPLE_GRAD, "nearest x2", upsample_case, 0),
     G(UPSAMPLE_GRAD, "bilinear x2", upsample_case, 1),
     G(UPSAMPLE_GRAD, "nearest x3", upsample_case, 2),
     G(UPSAMPLE_GRAD, "bilinear x3", upsample_case, 3),
     G(LOG_SOFTMAX_GRAD, "[3,7]", log_softmax_case, 0),
     G(LOG_SOFTMAX_GRAD, "[1,10]", log_softmax_case, 1),
+    G(SOFTMAX_GRAD, "[3,7]", softmax_case, 0),
+    G(SOFTMAX_GRAD, "over channels of [2,5,3,4]", softmax_case, 1),
+    G(SOFTMAX_GRAD, "over channels of [1,3,1,5]", softmax_case, 2),
     G(NLL_LOSS_GRAD, "[4,5]", nll_case, 0),
     G(NLL_LOSS_GRAD, "[1,3]", nll_case, 1),
 };

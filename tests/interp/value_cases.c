@@ -104,6 +104,38 @@ static bool activation_values(void) {
   return ok;
 }
 
+/* One unary op on x = {-1, 0, 1, 2} (x4 = {-4, -3, -1.5, 0, 1.5, 3, 4} for the hard ops). */
+static int unary(vt *t, kn_op op, int x) { return vt_infer(t, vt_node(t, op, (int[]){x}, 1)); }
+
+static bool more_activation_values(void) {
+  vt t;
+  vt_begin(&t);
+  int x = vt_input(&t, kn_shape2(1, 4), (const float[]){-1, 0, 1, 2});
+  int x4 = vt_input(&t, kn_shape2(1, 7), (const float[]){-4, -3, -1.5f, 0, 1.5f, 3, 4});
+  kn_node *n = vt_node(&t, KN_OP_LEAKY_RELU, (int[]){x}, 1);
+  kn_node_set_float(n, KN_ATTR_NEGATIVE_SLOPE, 0.25);
+  int lr = vt_infer(&t, n), lr0 = unary(&t, KN_OP_LEAKY_RELU, x);
+  int ge = unary(&t, KN_OP_GELU, x), gt = unary(&t, KN_OP_GELU_TANH, x), si = unary(&t, KN_OP_SILU, x);
+  int hw = unary(&t, KN_OP_HARDSWISH, x4), hs = unary(&t, KN_OP_HARDSIGMOID, x4);
+  vt_run(&t);
+  /* leaky_relu, slope 0.25: {-0.25, 0, 1, 2}; with the default slope 0.01: {-0.01, 0, 1, 2} */
+  bool ok = vt_check(&t, lr, (const float[]){-0.25f, 0, 1, 2}, "leaky_relu slope 0.25");
+  ok &= vt_check(&t, lr0, (const float[]){-0.01f, 0, 1, 2}, "leaky_relu default slope");
+  /* gelu(x) = x Phi(x): Phi(1) = 0.8413447461, Phi(2) = 0.9772498681, Phi(-1) = 1 - Phi(1) */
+  ok &= vt_check(&t, ge, (const float[]){-0.1586552539f, 0, 0.8413447461f, 1.9544997361f}, "gelu");
+  /* gelu_tanh(1) = 0.5 (1 + tanh(sqrt(2/pi) * 1.044715)) = 0.5 (1 + tanh(0.8335661)) = 0.8411920;
+   * (2) = 0.5 * 2 (1 + tanh(sqrt(2/pi) * 2.35772)) = 1.9545977; odd part: (-1) = -(1 - 0.8411920) */
+  ok &= vt_check(&t, gt, (const float[]){-0.1588080094f, 0, 0.8411919906f, 1.9545976941f}, "gelu_tanh");
+  /* silu(x) = x / (1 + e^-x): (1) = 0.7310585786, (2) = 2 * 0.8807970780, (-1) = -(1 - 0.7310585786) */
+  ok &= vt_check(&t, si, (const float[]){-0.2689414214f, 0, 0.7310585786f, 1.7615941560f}, "silu");
+  /* hardswish x * clamp(x + 3, 0, 6) / 6: {0, 0, -1.5 * 1.5 / 6, 0, 1.5 * 4.5 / 6, 3, 4} */
+  ok &= vt_check(&t, hw, (const float[]){0, 0, -0.375f, 0, 1.125f, 3, 4}, "hardswish");
+  /* hardsigmoid clamp(x + 3, 0, 6) / 6: {0, 0, 0.25, 0.5, 0.75, 1, 1} */
+  ok &= vt_check(&t, hs, (const float[]){0, 0, 0.25f, 0.5f, 0.75f, 1, 1}, "hardsigmoid");
+  vt_end(&t);
+  return ok;
+}
+
 static int pool(vt *t, kn_op op, int x, int k, int s, int p) {
   kn_node *n = vt_node(t, op, (int[]){x}, 1);
   kn_node_set_pair(n, KN_ATTR_KERNEL, k, k);
@@ -237,6 +269,17 @@ static bool flatten_values(void) {
   return ok;
 }
 
+static bool allreduce_values(void) {
+  vt t;
+  vt_begin(&t);
+  int x = vt_input(&t, kn_shape2(2, 3), (const float[]){1, -2, 3, 4.5f, 0, -6});
+  int y = vt_infer(&t, vt_node(&t, KN_OP_ALLREDUCE_MEAN, (int[]){x}, 1));
+  vt_run(&t);
+  bool ok = vt_check(&t, y, (const float[]){1, -2, 3, 4.5f, 0, -6}, "allreduce_mean (one process)");
+  vt_end(&t);
+  return ok;
+}
+
 static bool upsample_values(void) {
   vt t;
   vt_begin(&t);
@@ -258,6 +301,24 @@ static bool upsample_values(void) {
                  (const float[]){1.00f, 1.25f, 1.75f, 2.00f, 1.50f, 1.75f, 2.25f, 2.50f, 2.50f, 2.75f, 3.25f, 3.50f,
                                  3.00f, 3.25f, 3.75f, 4.00f},
                  "bilinear");
+  vt_end(&t);
+  return ok;
+}
+
+static bool softmax_values(void) {
+  vt t;
+  vt_begin(&t);
+  /* rows {0, ln 2, ln 3} and the same + 100: {1/6, 2/6, 3/6} each (the max is subtracted first) */
+  int x = vt_input(&t, kn_shape2(2, 3), (const float[]){0, 0.693147181f, 1.09861229f, 100, 100.693147f, 101.098612f});
+  /* over channels of [1, 2, 1, 2]: pixel 0 has {0, ln 3} -> {1/4, 3/4}, pixel 1 {5, 5} -> {1/2, 1/2};
+   * NCHW order: c0 = {0, 5}, c1 = {ln 3, 5} */
+  int xc = vt_input(&t, kn_shape4(1, 2, 1, 2), (const float[]){0, 5, 1.09861229f, 5});
+  int y = vt_infer(&t, vt_node(&t, KN_OP_SOFTMAX, (int[]){x}, 1));
+  int yc = vt_infer(&t, vt_node(&t, KN_OP_SOFTMAX, (int[]){xc}, 1));
+  vt_run(&t);
+  const float sixth = 1.0f / 6, third = 1.0f / 3;
+  bool ok = vt_check(&t, y, (const float[]){sixth, third, 0.5f, sixth, third, 0.5f}, "softmax rows");
+  ok &= vt_check(&t, yc, (const float[]){0.25f, 0.5f, 0.75f, 0.5f}, "softmax over channels");
   vt_end(&t);
   return ok;
 }
@@ -303,6 +364,12 @@ const op_row kn_value_rows[] = {
     V(BATCHNORM2D, "training and eval", batchnorm_values),
     V(RELU, "relu and sigmoid", activation_values),
     V(SIGMOID, "relu and sigmoid", activation_values),
+    V(LEAKY_RELU, "slopes 0.25 and default", more_activation_values),
+    V(GELU, "x in {-1, 0, 1, 2}", more_activation_values),
+    V(GELU_TANH, "x in {-1, 0, 1, 2}", more_activation_values),
+    V(SILU, "x in {-1, 0, 1, 2}", more_activation_values),
+    V(HARDSWISH, "both kinks and beyond", more_activation_values),
+    V(HARDSIGMOID, "both kinks and beyond", more_activation_values),
     V(MAXPOOL2D, "k2 s2, k3 s2 p1, -inf padding", maxpool_values),
     V(AVGPOOL2D, "k3 p1 count_include_pad, k2", avgpool_values),
     V(GLOBAL_AVGPOOL, "per channel", gavg_values),
@@ -315,7 +382,9 @@ const op_row kn_value_rows[] = {
     V(LINEAR, "[2,2] and [2,2,1,1]", linear_values),
     V(FLATTEN, "[2,2,1,2]", flatten_values),
     V(UPSAMPLE, "2x2 nearest and bilinear", upsample_values),
+    V(ALLREDUCE_MEAN, "one process: identity", allreduce_values),
     V(LOG_SOFTMAX, "[2,3], shifted", log_softmax_values),
+    V(SOFTMAX, "[2,3] shifted, over channels of [1,2,1,2]", softmax_values),
     V(NLL_LOSS, "[2,2]", nll_values),
     V(NLL_LOSS_GRAD, "dloss 2", nll_values),
 };

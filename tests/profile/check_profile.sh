@@ -9,13 +9,8 @@ set -u
 kiln=$1
 root=$2
 model=$root/tests/profile/profile_net.yaml
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() { # check NAME CONDITION-EXIT-STATUS
-  if [[ $2 -eq 0 ]]; then pass=$((pass + 1)); else echo "FAIL $1"; fail=$((fail + 1)); fi
-}
+. "$root/tests/common/check_lib.sh"
+
 
 # Analytic FLOPs (2 per multiply-add for conv/linear and their gradients, 1 per element of the
 # largest operand for every other op), N=2, Ci=3, Co=4, 8x8, 3x3 kernel, 10 classes:
@@ -25,9 +20,10 @@ act=$((2 * 4 * 8 * 8))                  # one [2,4,8,8] tensor: relu, global_avg
 logits=$((2 * 10))
 forward=$((conv + act + act + fc + logits)) # conv, relu, pool, linear, log_softmax
 # training step: the forward ops, nll_loss, nll_loss_grad, log_softmax_grad, linear dx and dW,
-# bias_grad, global_avgpool_grad, relu_grad, conv dW (no dx: the input needs no gradient), three
-# sgd_update (conv.weight 108, fc.weight 40, fc.bias 10 elements)
-train=$((forward + logits + logits + logits + fc + fc + logits + act + act + conv + 108 + 40 + 10))
+# bias_grad, global_avgpool_grad, relu_grad, conv dW (no dx: the input needs no gradient),
+# allreduce_mean of the three gradients (the data-parallel mean, one op per element of each: 108,
+# 40, 10) and three sgd_update (conv.weight 108, fc.weight 40, fc.bias 10 elements)
+train=$((forward + logits + logits + logits + fc + fc + logits + act + act + conv + 2 * (108 + 40 + 10)))
 
 "$kiln" compile -O2 --emit=llvm "$model" -o "$tmp/plain.ll" 2>"$tmp/err"
 check "compile --emit=llvm" $?
@@ -75,5 +71,4 @@ check "bad --profile form is a usage error" $?
 [[ $? -eq 2 ]] && grep -q 'CPU-only' "$tmp/err"
 check "--profile --target=cuda says it is CPU-only" $?
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+check_done

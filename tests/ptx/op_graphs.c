@@ -98,8 +98,8 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
     ins[1] = g->labels = kn_graph_add_input(g, "labels", KN_DT_I32, kn_shape1(N));
     n_in = 2;
     break;
-  case KN_OP_RELU_GRAD:
-  case KN_OP_SIGMOID_GRAD:
+  KN_EW_GRAD_CASES
+  case KN_OP_SOFTMAX_GRAD:
     ins[0] = in4(g, "dy", N, C, H, W);
     ins[1] = x;
     n_in = 2;
@@ -173,8 +173,8 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
     for (int k = 0; k < 4; k++) ins[k] = k == 3 ? kn_graph_add_const(g, "bv", kn_shape1(C), 0.5f) : vec(g, "s", C);
     n_in = 4;
     break;
-  case KN_OP_RELU:
-  case KN_OP_SIGMOID:
+  KN_EW_FWD_CASES
+  case KN_OP_SOFTMAX:
   case KN_OP_MAXPOOL2D:
   case KN_OP_AVGPOOL2D:
   case KN_OP_GLOBAL_AVGPOOL:
@@ -186,6 +186,7 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
   case KN_OP_SLICE_CHANNELS:
   case KN_OP_SUM_TO:
   case KN_OP_RESHAPE:
+  case KN_OP_ALLREDUCE_MEAN:
     break;
   case KN_OP_COUNT:
     abort();
@@ -253,8 +254,7 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
   case KN_OP_BN_RUNNING_UPDATE:
     kn_node_set_int(n, KN_ATTR_COUNT, N * H * W);
     break;
-  case KN_OP_RELU:
-  case KN_OP_SIGMOID:
+  KN_EW_FWD_CASES
   case KN_OP_GLOBAL_AVGPOOL:
   case KN_OP_GLOBAL_MAXPOOL:
   case KN_OP_CHANNEL_MEAN:
@@ -266,12 +266,14 @@ kn_graph *kn_test_op_graph(kn_op op, int v, int *node) {
   case KN_OP_LOG_SOFTMAX:
   case KN_OP_NLL_LOSS:
   case KN_OP_BIAS_GRAD:
-  case KN_OP_RELU_GRAD:
-  case KN_OP_SIGMOID_GRAD:
+  KN_EW_GRAD_CASES
   case KN_OP_GLOBAL_MAXPOOL_GRAD:
   case KN_OP_CHANNEL_MAX_GRAD:
   case KN_OP_LINEAR_GRAD_WEIGHT:
   case KN_OP_LOG_SOFTMAX_GRAD:
+  case KN_OP_SOFTMAX:
+  case KN_OP_SOFTMAX_GRAD:
+  case KN_OP_ALLREDUCE_MEAN:
   case KN_OP_COUNT:
     break;
   }

@@ -179,7 +179,7 @@ static void check_fake(const char *exe, const char *cpu_exe) {
   kn_tfile_free(&g), kn_tfile_free(&c);
 
   /* train writes checkpoints; the CPU build's checkpoint resumes in the GPU build and back. */
-  rc = sh("'%s' train --epochs 1 --limit 8 --test-limit 4 --out cpu-run --quiet > /dev/null 2>&1", cpu_exe);
+  rc = sh("'%s' train --epochs 1 --limit 8 --test-limit 4 --out cpu-run --force --quiet > /dev/null 2>&1", cpu_exe);
   CHECK_MSG(rc == 0, "cpu train: %d", rc);
   rc = sh("%s '%s' train --epochs 2 --limit 8 --test-limit 4 --out gpu-run --resume cpu-run/checkpoint.safetensors --quiet > fk.out 2>&1",
           env, exe);
@@ -267,7 +267,7 @@ static trace_stats scan_trace(const char *path) {
 static void check_prefetch(const char *exe) {
   char env[600];
   snprintf(env, sizeof env, "KN_CUDA_LIBRARY='%s' KN_FAKE_MIX=1", fake);
-  const char *train = "train --epochs 2 --limit 8 --test-limit 4 --quiet";
+  const char *train = "train --epochs 2 --limit 8 --test-limit 4 --quiet --force"; /* reruns reuse the dirs */
   unlink("pf.trace"), unlink("np.trace");
   int rc = sh("%s KN_FAKE_TRACE=pf.trace '%s' %s --out pf-run > pf.out 2>&1", env, exe, train);
   CHECK_MSG(rc == 0, "prefetched train: exit %d", rc);

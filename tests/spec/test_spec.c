@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kn_check.h"
 #include "spec.h"
@@ -126,8 +128,11 @@ static void test_train_and_options(void) {
   CHECK(t->n_test_aug == 3 && t->test_aug[2].kind == KN_AUG_NORMALIZE && t->test_aug[2].std[2] == 0.225);
   CHECK(verified(s));
   kn_spec_dispose(s);
-  /* Default pipeline follows input_size. */
+  /* Default pipeline follows input_size. The weights file must exist (kiln check looks). */
   char err[256];
+  mkdir("w", 0777);
+  FILE *wf = fopen("w/init.safetensors", "wb");
+  if (wf) fclose(wf);
   s = load_text("layers: [global_avgpool, {linear: {out_features: 10}}, log_softmax]\n"
                 "train: {input_size: [32, 48], optimizer: {type: adamw, lr: 0.003}, schedule: {type: step, step_size: 5},"
                 " weights: w/init.safetensors, bn_frozen: eval}\n",
@@ -141,6 +146,8 @@ static void test_train_and_options(void) {
     CHECK(!strcmp(s->model_name, "mem"));
     kn_spec_dispose(s);
   }
+  unlink("w/init.safetensors");
+  rmdir("w");
 }
 
 static void test_language(void) {

@@ -17,6 +17,21 @@ spec=$src/tests/models/sample_resnet_tiny.yaml
 if ! out=$("$kiln" compile "$spec" --batch 8 -o tiny 2>&1); then bad "compile tiny model" "$out"; finish; fi
 ok "compile tiny model"
 
+# --- torchvision's evaluation pipeline, Resize(256) + CenterCrop(224), written in a spec ---
+cat > eval_pipeline.yaml <<SPEC
+name: eval_pipeline
+base: $src/tests/models/resnet50_tiny.yaml
+train:
+  input_size: 224
+  test_augment:
+    - resize: 256
+    - center_crop: 224
+    - to_tensor
+    - normalize: {mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}
+SPEC
+out=$("$kiln" check eval_pipeline.yaml 2>&1); rc=$?
+check "spec with resize: 256 + center_crop: 224 accepted" test $rc -eq 0
+
 # --- a run stopped before its first evaluation; progress on stderr ---
 "$work/tiny" train --epochs 3 --eval-every 2 --stop-after 1 --limit 64 --test-limit 32 --out r0 >stdout.txt 2>stderr.txt
 rc=$?

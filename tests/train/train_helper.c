@@ -4,11 +4,14 @@
  *   train_helper st-edit IN OUT drop NAME  a copy of a safetensors file without tensor NAME
  *   train_helper st-edit IN OUT add NAME   ... with an extra 1-element tensor NAME
  *   train_helper st-edit IN OUT reshape NAME  ... with NAME flattened to one dimension
+ *   train_helper st-edit IN OUT nan NAME   ... with every value of NAME set to NaN
+ *   train_helper st-edit IN OUT meta KEY=VALUE  ... with metadata KEY set to VALUE
  *   train_helper st-edit IN OUT int NAME   ... with NAME's F32 bytes relabelled I32
  *   train_helper st-same A B SKIP          every F32 tensor of A that B holds with the same name and
  *                                          shape, except names starting with SKIP or holding
  *                                          "running_", is bit-equal in B; prints the count compared
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,19 +50,33 @@ static int st_edit(const char *in, const char *out, const char *op, const char *
   kn_st_writer w;
   kn_st_writer_init(&w);
   static const float one = 1.0f;
+  float *nans = NULL; /* borrowed by the writer until it has written */
   int rc = 0;
   for (int i = 0; i < f.n && !rc; i++) {
     const kn_st_tensor *t = &f.tensors[i];
     if (!strcmp(op, "drop") && !strcmp(t->name, name)) continue;
     int64_t flat = t->numel;
     bool reshape = !strcmp(op, "reshape") && !strcmp(t->name, name);
+    const void *data = t->data;
+    if (!nans && !strcmp(op, "nan") && !strcmp(t->name, name) && t->dtype == KN_ST_F32) {
+      nans = malloc(sizeof(float) * (size_t)t->numel);
+      for (int64_t k = 0; nans && k < t->numel; k++) nans[k] = NAN;
+      data = nans;
+    }
     kn_st_dtype dt = !strcmp(op, "int") && !strcmp(t->name, name) ? KN_ST_I32 : t->dtype;
-    if (!kn_st_writer_add(&w, t->name, dt, reshape ? 1 : t->ndim, reshape ? &flat : t->shape, t->data, &err)) rc = 1;
+    if (!kn_st_writer_add(&w, t->name, dt, reshape ? 1 : t->ndim, reshape ? &flat : t->shape, data, &err)) rc = 1;
   }
   if (!rc && !strcmp(op, "add") && !kn_st_writer_add(&w, name, KN_ST_F32, 1, (int64_t[]){1}, &one, &err)) rc = 1;
   for (int i = 0; i < f.n_meta; i++) kn_st_writer_set_meta(&w, f.meta_keys[i], f.meta_vals[i]);
+  const char *eq = strchr(name, '=');
+  if (!strcmp(op, "meta") && eq) {
+    char key[64];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - name), name);
+    kn_st_writer_set_meta(&w, key, eq + 1);
+  }
   if (!rc && !kn_st_writer_write(&w, out, &err)) rc = 1;
   if (rc) fprintf(stderr, "%s\n", err.msg);
+  free(nans);
   kn_st_writer_free(&w);
   kn_st_free(&f);
   return rc;
@@ -91,6 +108,7 @@ int main(int argc, char **argv) {
   if (argc == 5 && !strcmp(argv[1], "images")) return images(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc == 6 && !strcmp(argv[1], "st-edit")) return st_edit(argv[2], argv[3], argv[4], argv[5]);
   if (argc == 5 && !strcmp(argv[1], "st-same")) return st_same(argv[2], argv[3], argv[4]);
-  fprintf(stderr, "usage: train_helper images DIR CLASS SIZE | st-edit IN OUT drop|add|reshape|int NAME | st-same A B SKIP\n");
+  fprintf(stderr, "usage: train_helper images DIR CLASS SIZE | st-edit IN OUT drop|add|reshape|int|nan NAME | "
+                  "st-edit IN OUT meta KEY=VALUE | st-same A B SKIP\n");
   return 2;
 }

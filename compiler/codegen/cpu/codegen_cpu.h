@@ -97,10 +97,21 @@ void kn_cpu_module_dispose(kn_cpu_module *m);
  * descriptor (codegen/ptx/ptx_exe.c) uses it too, so both builds describe tensors alike. */
 int kn_cpu_value_role(const kn_graph *g, int v);
 
+/* --cpu=portable: every x86-64 CPU runs the last, AVX2 and AVX-512 machines get their own. */
+#define KN_CPU_PORTABLE "x86-64-v4,x86-64-v3,x86-64"
+/* The target features LLVM implies for a CPU name ("+sse,+sse2,..."), for the descriptor and the
+ * executable's start-up check; NULL for names kiln does not know (cpu_names.c). */
+const char *kn_cpu_name_features(const char *cpu);
+/* Splits a --cpu value ("a,b", or "portable" = KN_CPU_PORTABLE) into *targets (caller frees each
+ * and the array); returns the count. */
+int kn_cpu_parse_targets(const char *list, char ***targets);
+
 /* Links obj with the executable runtime (runtime/exe) using the system C compiler; the linker's
  * message becomes a diagnostic. */
 bool kn_cpu_link_exe(const char *obj, const char *out, kn_diag *d);
 /* Where the runtime library was found (for messages); NULL if nowhere. */
 const char *kn_cpu_runtime_lib(void);
+/* The model name a module was compiled with (the spec's `name:`). */
+const char *kn_cpu_module_name(const kn_cpu_module *m);
 
 #endif

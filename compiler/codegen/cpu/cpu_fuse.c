@@ -1,6 +1,6 @@
 /* cpu_fuse.c — honours the kernel groups of the pass pipeline (kernel_groups.h) in the CPU
- * backend. Inside each multi-node group, maximal runs of consecutive "sweep" ops (relu, sigmoid
- * and their grads, add, mul with [N,C,1,1] / [N,1,H,W] broadcasts, batchnorm2d in both modes,
+ * backend. Inside each multi-node group, maximal runs of consecutive "sweep" ops (every op of
+ * compiler/ir/eltwise.def and its grad, add, mul with [N,C,1,1] / [N,1,H,W] broadcasts, batchnorm2d in both modes,
  * batchnorm2d_grad, global pools, bias_grad, sum_to per plane or channel) become ONE call of
  * kn_k_fused (kernels/fused.c) driven by a constant program; heavy members (conv, linear, their
  * grads) and anything else stay one call each, so `conv2d+batchnorm2d+relu` is the conv's call plus
@@ -113,24 +113,29 @@ static bool add_op(kn_fbuild *f, int i, const kn_node *n) {
   f->def[i] = -1;
   bool full_out = true;
   switch (n->op) {
-  case KN_OP_RELU:
-  case KN_OP_SIGMOID:
-    o[0] = n->op == KN_OP_RELU ? KN_FOP_RELU : KN_FOP_SIGMOID;
-    o[2] = ref_of(f, i, n->in[0], false);
-    ok = o[2] >= 0;
+#define KN_FOP_ENCODE(ID, nm, S, AT, V, F, G)                                             \
+  case KN_OP_##ID:                                                                    \
+    o[0] = KN_FOP_##ID;                                                               \
+    o[2] = ref_of(f, i, n->in[0], false);                                             \
+    o[4] = kn_ew_param(n);                                                            \
+    ok = o[2] >= 0;                                                                   \
+    break;                                                                            \
+  case KN_OP_##ID##_GRAD:                                                             \
+    o[0] = KN_FOP_##ID##_GRAD;                                                        \
+    o[2] = ref_of(f, i, n->in[0], false);                                             \
+    o[3] = ref_of(f, i, n->in[1], false);                                             \
+    o[4] = kn_ew_param(n);                                                            \
+    ok = o[2] >= 0 && o[3] >= 0;                                                      \
     break;
-  case KN_OP_RELU_GRAD:
-  case KN_OP_SIGMOID_GRAD:
+    KN_ELTWISE_OPS(KN_FOP_ENCODE)
+#undef KN_FOP_ENCODE
   case KN_OP_ADD:
-  case KN_OP_MUL: {
-    bool bin = n->op == KN_OP_ADD || n->op == KN_OP_MUL;
-    o[0] = n->op == KN_OP_RELU_GRAD ? KN_FOP_RELU_GRAD : n->op == KN_OP_SIGMOID_GRAD ? KN_FOP_SIGMOID_GRAD
-           : n->op == KN_OP_ADD      ? KN_FOP_ADD : KN_FOP_MUL;
-    o[2] = ref_of(f, i, n->in[0], bin);
-    o[3] = ref_of(f, i, n->in[1], bin);
+  case KN_OP_MUL:
+    o[0] = n->op == KN_OP_ADD ? KN_FOP_ADD : KN_FOP_MUL;
+    o[2] = ref_of(f, i, n->in[0], true);
+    o[3] = ref_of(f, i, n->in[1], true);
     ok = o[2] >= 0 && o[3] >= 0;
     break;
-  }
   case KN_OP_BATCHNORM2D: {
     bool tr = kn_node_int(n, KN_ATTR_TRAINING) != 0;
     if (sp.rank != 4 || n->n_out != (tr ? 3 : 1)) return false;
@@ -198,8 +203,9 @@ static bool add_op(kn_fbuild *f, int i, const kn_node *n) {
 
 static bool sweep_op(kn_op op) {
   switch (op) {
-  case KN_OP_RELU: case KN_OP_SIGMOID: case KN_OP_RELU_GRAD: case KN_OP_SIGMOID_GRAD: case KN_OP_ADD:
-  case KN_OP_MUL: case KN_OP_BATCHNORM2D: case KN_OP_BATCHNORM2D_GRAD: case KN_OP_GLOBAL_AVGPOOL:
+  KN_EW_FWD_CASES
+  KN_EW_GRAD_CASES
+  case KN_OP_ADD: case KN_OP_MUL: case KN_OP_BATCHNORM2D: case KN_OP_BATCHNORM2D_GRAD: case KN_OP_GLOBAL_AVGPOOL:
   case KN_OP_GLOBAL_MAXPOOL: case KN_OP_BIAS_GRAD: case KN_OP_SUM_TO:
     return true;
   default:

@@ -102,6 +102,14 @@ bool kn_cg_conv_geom(const kn_node *n, kn_shape x, kn_shape y, double c[16]);
 int64_t kn_cg_conv_gi_items(const double c[16], bool direct);
 /* Lowers one node into the current entry function. */
 void kn_cg_lower_node(kn_cg *cg, const kn_node *n);
+/* cpu_dist.c: allreduce_mean starts its bucket where it stands; the first reader of its output
+ * waits for the bucket first (called by kn_cg_lower_node for every node). */
+void kn_cg_lower_allreduce(kn_cg *cg, const kn_node *n);
+void kn_cg_wait_allreduce_inputs(kn_cg *cg, const kn_node *n);
+/* Between the two phases of a synchronised training-mode BatchNorm (kernels/norm.c). */
+void kn_cg_sync_bn(kn_cg *cg, const kn_node *n);
+/* The running-statistics update of a synchronised BatchNorm: a runtime call that knows the ranks. */
+void kn_cg_sync_bn_running_update(kn_cg *cg, const kn_node *n);
 /* Calls wrapper w (cg->wrap_ty) on the data pointers of vals over `items` work items. */
 void kn_cg_call_wrapper(kn_cg *cg, LLVMValueRef w, const int *vals, int n_vals, int64_t items);
 
@@ -165,8 +173,7 @@ void kn_cg_prof_stop(kn_cg *cg, int k, LLVMValueRef t0);
 void kn_cg_prof_emit(kn_cg *cg);
 void kn_cg_prof_free(kn_cg *cg);
 
-/* cpu_module.c: read access for the header writer */
-const char *kn_cpu_module_name(const kn_cpu_module *m);
+/* cpu_module.c: read access for the header writer (kn_cpu_module_name: codegen_cpu.h) */
 int kn_cpu_module_batch(const kn_cpu_module *m);
 const kn_cg_table *kn_cpu_module_persist(const kn_cpu_module *m);
 int kn_cpu_module_n_entries(const kn_cpu_module *m);

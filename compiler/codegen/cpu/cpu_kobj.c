@@ -292,21 +292,21 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-/* The three kernels that took the most CPU time, for the time report. */
+/* The five kernels that took the most CPU time, for the time report. */
 static void note_costliest(const job_set *s) {
-  int top[3] = {0, 0, 0};
+  int top[5] = {0, 0, 0, 0, 0};
   for (int i = 1; i < s->n_jobs; i++) {
     const struct job *j = &s->jobs[i];
     double c = j->cpu_build + j->cpu_opt + j->cpu_emit;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 5; k++) {
       const struct job *t = &s->jobs[top[k]];
       if (top[k] && c <= t->cpu_build + t->cpu_opt + t->cpu_emit) continue;
-      memmove(top + k + 1, top + k, (size_t)(2 - k) * sizeof *top);
+      memmove(top + k + 1, top + k, (size_t)(4 - k) * sizeof *top);
       top[k] = i;
       break;
     }
   }
-  for (int k = 0; k < 3 && top[k]; k++) {
+  for (int k = 0; k < 5 && top[k]; k++) {
     const struct job *j = &s->jobs[top[k]];
     if (j->cached) break;
     kn_timing_note("costliest kernel %d: %.3f s CPU (O3 %.3f, isel %.3f) %s", k + 1, j->cpu_build + j->cpu_opt + j->cpu_emit,

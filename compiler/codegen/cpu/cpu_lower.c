@@ -108,12 +108,12 @@ static void lower_window(kn_cg *cg, const kn_node *n, const char *kern, kn_shape
   kn_cg_call(cg, kern, ids, k, c, 13, (int64_t)c[12]);
 }
 
-/* Unary elementwise kernels over numel (relu, sigmoid and their grads). */
+/* Unary elementwise kernels over numel (the ops of eltwise.def and their grads). */
 static void lower_eltwise(kn_cg *cg, const kn_node *n, const char *kern) {
   int ids[KN_CG_MAXPTR], k = io(n, ids);
   int64_t ne = numel(out_shape(cg, n, 0));
-  double c[2] = {ne, items_for(ne, 1)};
-  kn_cg_call(cg, kern, ids, k, c, 2, (int64_t)c[1]);
+  double c[3] = {ne, items_for(ne, 1), kn_ew_param(n)};
+  kn_cg_call(cg, kern, ids, k, c, 3, (int64_t)c[1]);
 }
 
 static void lower_binary(kn_cg *cg, const kn_node *n, int op) {
@@ -146,6 +146,7 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
   kn_shape x = n->n_in ? in_shape(cg, n, 0) : (kn_shape){0, {0}};
   kn_shape y = n->n_out ? out_shape(cg, n, 0) : (kn_shape){0, {0}};
   double c[16];
+  kn_cg_wait_allreduce_inputs(cg, n);
   switch (n->op) {
   case KN_OP_CONV2D:
     lower_conv(cg, n, x, y);
@@ -159,23 +160,26 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
   case KN_OP_BATCHNORM2D:
   case KN_OP_BATCHNORM2D_GRAD: {
     int64_t N = x.d[0], C = x.d[1], HW = x.d[2] * x.d[3];
+    const char *kname = n->op == KN_OP_BATCHNORM2D ? "kn_k_batchnorm2d" : "kn_k_batchnorm2d_grad";
+    bool sync = kn_node_int(n, KN_ATTR_SYNC) && kn_node_int(n, KN_ATTR_TRAINING);
     c[0] = N, c[1] = C, c[2] = HW, c[3] = kn_node_float(n, KN_ATTR_EPS), c[4] = kn_node_int(n, KN_ATTR_TRAINING) != 0;
-    c[5] = items_for(C, N * HW);
-    kn_cg_call(cg, n->op == KN_OP_BATCHNORM2D ? "kn_k_batchnorm2d" : "kn_k_batchnorm2d_grad", ids, k, c, 6, (int64_t)c[5]);
+    c[5] = sync, c[6] = items_for(C, N * HW);
+    kn_cg_call(cg, kname, ids, k, c, 7, (int64_t)c[6]);
+    if (!sync) return;
+    kn_cg_sync_bn(cg, n); /* averages the statistics or the gradient sums over the ranks */
+    c[5] = 2;
+    kn_cg_call(cg, kname, ids, k, c, 7, (int64_t)c[6]);
     return;
   }
-  case KN_OP_RELU:
-    lower_eltwise(cg, n, "kn_k_relu");
+#define KN_EW_LOWER(ID, nm, S, AT, V, F, G)        \
+  case KN_OP_##ID:                              \
+    lower_eltwise(cg, n, "kn_k_" #nm);          \
+    return;                                     \
+  case KN_OP_##ID##_GRAD:                       \
+    lower_eltwise(cg, n, "kn_k_" #nm "_grad");  \
     return;
-  case KN_OP_SIGMOID:
-    lower_eltwise(cg, n, "kn_k_sigmoid");
-    return;
-  case KN_OP_RELU_GRAD:
-    lower_eltwise(cg, n, "kn_k_relu_grad");
-    return;
-  case KN_OP_SIGMOID_GRAD:
-    lower_eltwise(cg, n, "kn_k_sigmoid_grad");
-    return;
+    KN_ELTWISE_OPS(KN_EW_LOWER)
+#undef KN_EW_LOWER
   case KN_OP_MAXPOOL2D:
     lower_window(cg, n, "kn_k_pool2d", x, y);
     return;
@@ -281,6 +285,13 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
     kn_cg_call(cg, n->op == KN_OP_LOG_SOFTMAX ? "kn_k_log_softmax" : "kn_k_log_softmax_grad", ids, k, c, 3,
                (int64_t)c[2]);
     return;
+  case KN_OP_SOFTMAX:
+  case KN_OP_SOFTMAX_GRAD: {
+    int64_t inner = x.rank == 4 ? x.d[2] * x.d[3] : 1;
+    c[0] = x.d[0], c[1] = x.d[1], c[2] = inner, c[3] = items_for(x.d[0] * inner, x.d[1]);
+    kn_cg_call(cg, n->op == KN_OP_SOFTMAX ? "kn_k_softmax" : "kn_k_softmax_grad", ids, k, c, 4, (int64_t)c[3]);
+    return;
+  }
   case KN_OP_NLL_LOSS:
     c[0] = x.d[0], c[1] = x.d[1];
     kn_cg_call(cg, "kn_k_nll_loss", ids, k, c, 2, 1);
@@ -306,7 +317,14 @@ void kn_cg_lower_node(kn_cg *cg, const kn_node *n) {
     kn_cg_call(cg, "kn_k_adam_update", ids, k, c, 8, (int64_t)c[7]);
     return;
   }
+  case KN_OP_ALLREDUCE_MEAN:
+    kn_cg_lower_allreduce(cg, n);
+    return;
   case KN_OP_BN_RUNNING_UPDATE:
+    if (kn_node_int(n, KN_ATTR_SYNC)) { /* statistics over every rank's batch: unbiased by their count */
+      kn_cg_sync_bn_running_update(cg, n);
+      return;
+    }
     c[0] = x.d[0], c[1] = kn_node_float(n, KN_ATTR_MOMENTUM), c[2] = kn_node_int(n, KN_ATTR_COUNT);
     kn_cg_call(cg, "kn_k_bn_running_update", ids, k, c, 3, 1);
     return;

@@ -37,7 +37,9 @@ bool kn_cg_init(kn_cg *cg, const kn_cpu_options *o, kn_diag *d) {
   LLVMDisposeMessage(triple);
   if (o->cpu) {
     cg->cpu = kn_xstrdup(o->cpu);
-    cg->features = kn_xstrdup(o->features ? o->features : "");
+    /* Spelled out for the descriptor, so the executable can check them at start (cpu_names.c). */
+    const char *implied = kn_cpu_name_features(o->cpu);
+    cg->features = kn_xstrdup(o->features ? o->features : implied ? implied : "");
   } else {
     char *c = LLVMGetHostCPUName(), *f = LLVMGetHostCPUFeatures();
     cg->features = kn_xstrdup(o->features ? o->features : f);

@@ -46,14 +46,12 @@ typedef struct kn_ptx_options {
   const char *cpu;      /* "sm_80" */
   const char *features; /* "+ptx75" */
   int opt_level;        /* 0: no IR optimisation (debugging), else default<O3> */
-  kn_ptx_math math;     /* default: kn_ptx_default_math (TF32 unless changed) */
+  kn_ptx_math math;     /* default KN_PTX_MATH_TF32 (PyTorch's default for cuDNN convolutions);
+                         * kiln compile --gpu-math=fp32|tf32|bf16 */
   bool no_fuse;         /* ignore kernel groups: every node its own launches (tests compare) */
 } kn_ptx_options;
 
 void kn_ptx_options_default(kn_ptx_options *o);
-/* The math that kn_ptx_options_default picks (KN_PTX_MATH_TF32 at start, like PyTorch's default
- * for cuDNN convolutions); `kiln compile --gpu-math=fp32|tf32|bf16` sets it before compiling. */
-void kn_ptx_set_default_math(kn_ptx_math m);
 /* "fp32" / "tf32" / "bf16" -> *m; false for anything else. */
 bool kn_ptx_parse_math(const char *s, kn_ptx_math *m);
 
@@ -107,7 +105,7 @@ void kn_ptx_program_dispose(kn_ptx_program *prog);
 /* `kiln compile --target=cuda --emit=asm`: writes the PTX of g to `out`; emit kinds other than
  * "asm" are a diagnostic here (the executable goes through kn_ptx_model_object). Returns a
  * KN_EXIT_* code. */
-int kn_ptx_cmd_compile(const kn_graph *g, const char *emit, const char *out, kn_diag *d);
+int kn_ptx_cmd_compile(const kn_graph *g, const char *emit, const char *out, const kn_ptx_options *o, kn_diag *d);
 
 /* ---- the GPU executable's model object (ptx_exe.c) ---- */
 typedef struct kn_ptx_entry {
@@ -128,9 +126,9 @@ typedef struct kn_ptx_model_stats {
  * same entries, host entry functions that run each entry's PTX module through
  * runtime/cuda/kn_gpu_model.c, and the launch tables), BASE.ptxN (entry N's module) and BASE.s
  * (embeds them). Compiled and combined with libkilnrt_cuda.a they are a model object that links
- * like a CPU one (compiler/driver/ship.c). st may be NULL. */
+ * like a CPU one (compiler/driver/ship.c). o (NULL: kn_ptx_options_default) and st may be NULL. */
 bool kn_ptx_model_sources(const char *model_name, const kn_ptx_entry *entries, int n_entries, const char *base,
-                          kn_ptx_model_stats *st, kn_diag *d);
+                          const kn_ptx_options *o, kn_ptx_model_stats *st, kn_diag *d);
 /* Removes those files (kept when KILN_KEEP_TEMPS is set). */
 void kn_ptx_model_sources_remove(const char *base, int n_entries);
 /* libkilnrt_cuda.a: next to libkiln_exe.a (kn_cpu_runtime_lib) or in ../cuda/ from it, then kiln's

@@ -17,10 +17,6 @@
 
 #define KN_PTX_TRIPLE "nvptx64-nvidia-cuda"
 
-static kn_ptx_math kn_ptx_default_math = KN_PTX_MATH_TF32;
-
-void kn_ptx_set_default_math(kn_ptx_math m) { kn_ptx_default_math = m; }
-
 bool kn_ptx_parse_math(const char *s, kn_ptx_math *m) {
   if (!strcmp(s, "fp32")) *m = KN_PTX_MATH_FP32;
   else if (!strcmp(s, "tf32")) *m = KN_PTX_MATH_TF32;
@@ -34,7 +30,7 @@ void kn_ptx_options_default(kn_ptx_options *o) {
   o->features = "+ptx75";
   o->opt_level = 3;
   o->no_fuse = false;
-  o->math = kn_ptx_default_math;
+  o->math = KN_PTX_MATH_TF32;
 }
 
 /* LLVM aborts on errors such as "Cannot select"; say what happened instead of a stack dump. */
@@ -235,7 +231,7 @@ bool kn_ptx_emit_program(kn_ptx_program *prog, const kn_ptx_options *o, kn_diag 
 
 bool kn_ptx_compile_graph(const kn_graph *g, const kn_ptx_options *o, kn_ptx_program **out, kn_diag *d) {
   kn_ptx_program *prog = kn_xcalloc(1, sizeof *prog);
-  prog->math = o ? o->math : kn_ptx_default_math;
+  prog->math = o ? o->math : KN_PTX_MATH_TF32;
   if (!kn_ptx_lower_graph_ex(g, o, prog, d) || !kn_ptx_emit_program(prog, o, d)) {
     kn_ptx_program_dispose(prog);
     *out = NULL;

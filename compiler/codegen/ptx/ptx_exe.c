@@ -77,7 +77,7 @@ static int64_t *layout_persist(persist_table *p, const kn_graph *g) {
 
 /* One entry: its tensor table, launch table and PTX file. */
 static bool put_entry(FILE *f, FILE *fa, persist_table *p, const kn_ptx_entry *e, int idx, const char *tmp_base,
-                      kn_ptx_model_stats *st, kn_diag *d) {
+                      const kn_ptx_options *opt, kn_ptx_model_stats *st, kn_diag *d) {
   const kn_graph *g = e->g;
   int64_t *poff = layout_persist(p, g);
   bool *pinned = kn_xcalloc((size_t)(g->n_vals ? g->n_vals : 1), sizeof *pinned);
@@ -86,7 +86,8 @@ static bool put_entry(FILE *f, FILE *fa, persist_table *p, const kn_ptx_entry *e
     pinned[v] = g->vals[v].kind == KN_VAL_INPUT || role == KN_ROLE_OUTPUT || role == KN_ROLE_LOSS;
   }
   kn_ptx_options o;
-  kn_ptx_options_default(&o);
+  if (opt) o = *opt;
+  else kn_ptx_options_default(&o);
   kn_ptx_program *prog = NULL;
   bool ok = kn_ptx_compile_graph(g, &o, &prog, d);
   /* Values internal to fused launches (in no launch) get no slot; a fused launch is one unit. */
@@ -191,7 +192,7 @@ void kn_ptx_model_sources_remove(const char *base, int n_entries) {
 }
 
 bool kn_ptx_model_sources(const char *model_name, const kn_ptx_entry *entries, int n_entries, const char *base,
-                          kn_ptx_model_stats *st, kn_diag *d) {
+                          const kn_ptx_options *o, kn_ptx_model_stats *st, kn_diag *d) {
   KN_ASSERT(n_entries > 0 && n_entries <= 8);
   if (strchr(base, '"') || strchr(base, '\'') || strchr(base, '\\')) {
     kn_diag_error(d, noloc, "choose an output path without quotes or backslashes", "cannot use output path '%s'", base);
@@ -215,7 +216,7 @@ bool kn_ptx_model_sources(const char *model_name, const kn_ptx_entry *entries, i
   for (int i = 0; i < n_entries && ok; i++) {
     const kn_graph *g = entries[i].g;
     if (!batch && g->input >= 0) batch = (int)g->vals[g->input].shape.d[0];
-    ok = put_entry(f, fa, &p, &entries[i], i, base, st, d);
+    ok = put_entry(f, fa, &p, &entries[i], i, base, o, st, d);
   }
   fprintf(f, "\nstatic const kn_tensor_desc kn_persist_table[] = {\n");
   for (int i = 0; i < p.n; i++) put_tensor(f, p.v[i], p.role[i], KN_REGION_PERSIST, p.off[i]);

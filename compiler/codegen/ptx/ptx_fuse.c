@@ -96,6 +96,18 @@ static bool written(const kn_frun *r, int v) {
   return false;
 }
 
+/* The KN_GF_ code of an op of eltwise.def. */
+static int64_t gf_code(kn_op op) {
+  switch (op) {
+#define KN_GF_CODE(ID, nm, S, AT, V, F, G) \
+  case KN_OP_##ID: return KN_GF_##ID;   \
+  case KN_OP_##ID##_GRAD: return KN_GF_##ID##_GRAD;
+    KN_ELTWISE_OPS(KN_GF_CODE)
+#undef KN_GF_CODE
+  default: KN_ASSERT(!"not an op of eltwise.def"); return -1;
+  }
+}
+
 /* Encodes op j (node run[j]); false when the kernel cannot take it here. */
 static bool encode(kn_frun *r, int j) {
   const kn_graph *g = r->g;
@@ -110,15 +122,12 @@ static bool encode(kn_frun *r, int j) {
   r->f[j] = 0.f;
   int na = 0;
   kn_op op = n->op;
-  if (op == KN_OP_RELU || op == KN_OP_SIGMOID) {
-    o[0] = op == KN_OP_RELU ? KN_GF_RELU : KN_GF_SIGMOID;
+  if (kn_ew_find(op)) { /* eltwise.def: the op codes come in the list's order, op then _GRAD */
+    o[0] = gf_code(op);
     a[0] = operand(r, j, n->in[0], false);
     na = 1;
-  } else if (op == KN_OP_RELU_GRAD || op == KN_OP_SIGMOID_GRAD) {
-    o[0] = op == KN_OP_RELU_GRAD ? KN_GF_RELU_GRAD : KN_GF_SIGMOID_GRAD;
-    a[0] = operand(r, j, n->in[0], false);
-    a[1] = operand(r, j, n->in[1], false);
-    na = 2;
+    if (op == kn_ew_find(op)->grad) a[na++] = operand(r, j, n->in[1], false);
+    r->f[j] = kn_ew_param(n);
   } else if (op == KN_OP_ADD || op == KN_OP_MUL) {
     o[0] = op == KN_OP_ADD ? KN_GF_ADD : KN_GF_MUL;
     a[0] = operand(r, j, n->in[0], true);

@@ -64,11 +64,12 @@ static void dims4(kn_shape s, int64_t *d) {
 }
 
 /* Elementwise: one thread per element, buffers in order. */
-static void eltwise(kn_lowering *l, const char *kernel, int a, int b, int y) {
+static kn_ptx_call *eltwise(kn_lowering *l, const char *kernel, int a, int b, int y) {
   kn_ptx_call *c = call(l, kernel, numel(l, y));
   I(c, numel(l, y));
   if (b >= 0) P(c, a, b, y);
   else P(c, a, y);
+  return c;
 }
 
 /* Tensor cores (prog->math TF32 or BF16): kernels/mma.c computes G products of M x N in warp tiles
@@ -239,8 +240,11 @@ static bool lower_node(kn_lowering *l, kn_diag *d) {
     return true;
   }
   case KN_OP_BATCHNORM2D: batchnorm_forward(l); return true;
-  case KN_OP_RELU: eltwise(l, "kn_gk_relu", x, -1, y); return true;
-  case KN_OP_SIGMOID: eltwise(l, "kn_gk_sigmoid", x, -1, y); return true;
+#define KN_GK_EW_LOWER(ID, nm, S_, AT_, V_, F_, G_)                                         \
+  case KN_OP_##ID: F(eltwise(l, "kn_gk_" #nm, x, -1, y), kn_ew_param(n)); return true; \
+  case KN_OP_##ID##_GRAD: F(eltwise(l, "kn_gk_" #nm "_grad", x, in(l, 1), y), kn_ew_param(n)); return true;
+    KN_ELTWISE_OPS(KN_GK_EW_LOWER)
+#undef KN_GK_EW_LOWER
   case KN_OP_MAXPOOL2D:
   case KN_OP_AVGPOOL2D: {
     kn_ptx_call *c = call(l, n->op == KN_OP_MAXPOOL2D ? "kn_gk_maxpool2d" : "kn_gk_avgpool2d", kn_shape_numel(ys));
@@ -269,6 +273,8 @@ static bool lower_node(kn_lowering *l, kn_diag *d) {
   }
   case KN_OP_FLATTEN:
   case KN_OP_RESHAPE: eltwise(l, "kn_gk_copy", x, -1, y); return true;
+  /* One process per GPU only: the CUDA runtime refuses data-parallel runs (docs/distributed.md). */
+  case KN_OP_ALLREDUCE_MEAN: eltwise(l, "kn_gk_copy", x, -1, y); return true;
   case KN_OP_UPSAMPLE:
   case KN_OP_UPSAMPLE_GRAD: {
     kn_shape s = n->op == KN_OP_UPSAMPLE ? xs : ys; /* the small side */
@@ -283,6 +289,15 @@ static bool lower_node(kn_lowering *l, kn_diag *d) {
     kn_ptx_call *c = call(l, fwd ? "kn_gk_log_softmax" : "kn_gk_log_softmax_grad", 32 * ys.d[0]);
     I(c, ys.d[0], ys.d[1]);
     if (fwd) P(c, x, y);
+    else P(c, x, in(l, 1), y);
+    return true;
+  }
+  case KN_OP_SOFTMAX:
+  case KN_OP_SOFTMAX_GRAD: {
+    int64_t inner = xs.rank == 4 ? xs.d[2] * xs.d[3] : 1;
+    kn_ptx_call *c = call(l, n->op == KN_OP_SOFTMAX ? "kn_gk_softmax" : "kn_gk_softmax_grad", xs.d[0] * inner);
+    I(c, xs.d[0], xs.d[1], inner);
+    if (n->op == KN_OP_SOFTMAX) P(c, x, y);
     else P(c, x, in(l, 1), y);
     return true;
   }
@@ -315,8 +330,6 @@ static bool lower_node(kn_lowering *l, kn_diag *d) {
     return true;
   }
   case KN_OP_BATCHNORM2D_GRAD: batchnorm_backward(l); return true;
-  case KN_OP_RELU_GRAD: eltwise(l, "kn_gk_relu_grad", x, in(l, 1), y); return true;
-  case KN_OP_SIGMOID_GRAD: eltwise(l, "kn_gk_sigmoid_grad", x, in(l, 1), y); return true;
   case KN_OP_MAXPOOL2D_GRAD:
   case KN_OP_AVGPOOL2D_GRAD: {
     bool mx = n->op == KN_OP_MAXPOOL2D_GRAD;

@@ -1,10 +1,11 @@
-/* eltwise.c — elementwise and broadcast kernels, copies, and the reductions of broadcasts
+/* eltwise.c — elementwise kernels (the ops of compiler/ir/eltwise.def, generated), broadcast kernels, copies, and the reductions of broadcasts
  * (sum_to, bias_grad). Shapes are padded to rank 4 by the compiler; broadcast inputs get stride 0
  * on the broadcast dimensions. Work split: kn_split over the unit named in each comment.
  */
 #include <math.h>
 #include <stdint.h>
 
+#include "kn_eltwise.h"
 #include "kn_kernels.h"
 
 typedef double kn_v8d __attribute__((vector_size(64), aligned(8)));
@@ -24,44 +25,21 @@ static inline __attribute__((always_inline)) double kn_dsum(const float *x, int6
   return s;
 }
 
-/* Units: elements. p: x, y. */
-void kn_k_relu(void *const *p, int64_t b, int64_t e, int64_t numel, int64_t items) {
-  const float *x = p[0];
-  float *y = p[1];
-  int64_t lo, hi;
-  kn_range(b, e, items, numel, &lo, &hi);
-  KN_SIMD
-  for (int64_t i = lo; i < hi; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
-
-/* p: dy, y, dx. */
-void kn_k_relu_grad(void *const *p, int64_t b, int64_t e, int64_t numel, int64_t items) {
-  const float *dy = p[0], *y = p[1];
-  float *dx = p[2];
-  int64_t lo, hi;
-  kn_range(b, e, items, numel, &lo, &hi);
-  KN_SIMD
-  for (int64_t i = lo; i < hi; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-}
-
-/* p: x, y. */
-void kn_k_sigmoid(void *const *p, int64_t b, int64_t e, int64_t numel, int64_t items) {
-  const float *x = p[0];
-  float *y = p[1];
-  int64_t lo, hi;
-  kn_range(b, e, items, numel, &lo, &hi);
-  for (int64_t i = lo; i < hi; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
-}
-
-/* p: dy, y, dx. */
-void kn_k_sigmoid_grad(void *const *p, int64_t b, int64_t e, int64_t numel, int64_t items) {
-  const float *dy = p[0], *y = p[1];
-  float *dx = p[2];
-  int64_t lo, hi;
-  kn_range(b, e, items, numel, &lo, &hi);
-  KN_SIMD
-  for (int64_t i = lo; i < hi; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
-}
+/* The ops of eltwise.def, units: elements. kn_k_<op>: p = x, y; kn_k_<op>_grad: p = dy, saved, dx;
+ * a = the op's parameter (leaky_relu's negative_slope). */
+#define KN_EW_KERNELS(ID, nm, S, AT, V, F, G)                                                          \
+  void kn_k_##nm(void *const *p, int64_t b, int64_t e, int64_t numel, int64_t items, double a) {   \
+    int64_t lo, hi;                                                                                 \
+    kn_range(b, e, items, numel, &lo, &hi);                                                         \
+    kn_ew_##nm((float *)p[1] + lo, (const float *)p[0] + lo, hi - lo, (float)a);                    \
+  }                                                                                                 \
+  void kn_k_##nm##_grad(void *const *p, int64_t b, int64_t e, int64_t numel, int64_t items, double a) { \
+    int64_t lo, hi;                                                                                 \
+    kn_range(b, e, items, numel, &lo, &hi);                                                         \
+    kn_ew_##nm##_grad((float *)p[2] + lo, (const float *)p[0] + lo, (const float *)p[1] + lo, hi - lo, (float)a); \
+  }
+KN_ELTWISE_OPS(KN_EW_KERNELS)
+#undef KN_EW_KERNELS
 
 /* y = a (op) b with broadcasting. Units: rows of the output (d0 * d1 * d2), d3 inner.
  * p: a, b, y. op 0 = add, 1 = mul. */

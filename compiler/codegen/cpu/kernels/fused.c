@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "kn_eltwise.h"
 #include "kn_fused.h"
 #include "kn_kernels.h"
 
@@ -112,30 +113,16 @@ static __attribute__((noinline)) void eval_tile(kn_fctx *x, int upto, int store,
       y = (float *)x->p[sp] + (n * x->C + c) * x->HW + h0;
     x->val[i] = y;
     switch (code) {
-    case KN_FOP_RELU: {
-      const float *a = operand(x, o[2], 0, n, c, h0, len);
-      KN_SIMD
-      for (int64_t k = 0; k < len; k++) y[k] = a[k] > 0.0f ? a[k] : 0.0f;
+#define KN_FOP_EVAL(ID, nm, S, AT, V, F, G)                                                             \
+    case KN_FOP_##ID:                                                                               \
+      kn_ew_##nm(y, operand(x, o[2], 0, n, c, h0, len), len, (float)o[4]);                          \
+      break;                                                                                        \
+    case KN_FOP_##ID##_GRAD:                                                                        \
+      kn_ew_##nm##_grad(y, operand(x, o[2], 0, n, c, h0, len), operand(x, o[3], 1, n, c, h0, len), len, \
+                        (float)o[4]);                                                               \
       break;
-    }
-    case KN_FOP_SIGMOID: {
-      const float *a = operand(x, o[2], 0, n, c, h0, len);
-      KN_SIMD
-      for (int64_t k = 0; k < len; k++) y[k] = 1.0f / (1.0f + expf(-a[k]));
-      break;
-    }
-    case KN_FOP_RELU_GRAD: {
-      const float *dy = operand(x, o[2], 0, n, c, h0, len), *v = operand(x, o[3], 1, n, c, h0, len);
-      KN_SIMD
-      for (int64_t k = 0; k < len; k++) y[k] = v[k] > 0.0f ? dy[k] : 0.0f;
-      break;
-    }
-    case KN_FOP_SIGMOID_GRAD: {
-      const float *dy = operand(x, o[2], 0, n, c, h0, len), *v = operand(x, o[3], 1, n, c, h0, len);
-      KN_SIMD
-      for (int64_t k = 0; k < len; k++) y[k] = dy[k] * v[k] * (1.0f - v[k]);
-      break;
-    }
+      KN_ELTWISE_OPS(KN_FOP_EVAL)
+#undef KN_FOP_EVAL
     case KN_FOP_ADD: {
       const float *a = operand(x, o[2], 0, n, c, h0, len), *b = operand(x, o[3], 1, n, c, h0, len);
       KN_SIMD

@@ -17,8 +17,13 @@
 #ifndef KN_FUSED_H
 #define KN_FUSED_H
 
+#include "../../../ir/eltwise.def"
+
 enum {
-  KN_FOP_RELU, KN_FOP_SIGMOID, KN_FOP_RELU_GRAD, KN_FOP_SIGMOID_GRAD, KN_FOP_ADD, KN_FOP_MUL,
+#define KN_FOP_EW(ID, nm, S, AT, V, F, G) KN_FOP_##ID, KN_FOP_##ID##_GRAD,
+  KN_ELTWISE_OPS(KN_FOP_EW) /* the ops of eltwise.def: x (op) or dy, saved (_GRAD); [4] = a */
+#undef KN_FOP_EW
+  KN_FOP_ADD, KN_FOP_MUL,
   KN_FOP_BN,       /* eval-mode batchnorm: x, gamma, beta, rmean, rvar (ptrs), eps */
   KN_FOP_BN_TRAIN, /* batch statistics: x, gamma, beta (ptrs), mean-out, var-out (ptrs), eps,
                     * partials (ptr, -1: none: a pre-pass gathers them; else kn_k_conv2d_ep's

@@ -1,4 +1,4 @@
-/* loss.c — log_softmax over class scores [N, K], NLL loss (mean over the batch) and their
+/* loss.c — log_softmax over class scores [N, K], softmax over dim 1 of [N, C, (H, W)], NLL loss (mean over the batch) and their
  * gradients. Units of work: rows n (one item for the loss itself).
  */
 #include <math.h>
@@ -32,6 +32,38 @@ void kn_k_log_softmax_grad(void *const *p, int64_t b, int64_t e, int64_t N, int6
     double s = 0;
     for (int64_t k = 0; k < K; k++) s += dy[n * K + k];
     for (int64_t k = 0; k < K; k++) dx[n * K + k] = dy[n * K + k] - expf(y[n * K + k]) * (float)s;
+  }
+}
+
+/* softmax over dim 1 of [N, C, inner]: units are the N * inner columns, C values at stride inner.
+ * p: x, y. */
+void kn_k_softmax(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C, int64_t inner, int64_t items) {
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t lo, hi;
+  kn_range(b, e, items, N * inner, &lo, &hi);
+  for (int64_t j = lo; j < hi; j++) {
+    int64_t o = (j / inner) * C * inner + j % inner;
+    float m = x[o];
+    for (int64_t c = 1; c < C; c++) m = x[o + c * inner] > m ? x[o + c * inner] : m;
+    double s = 0;
+    for (int64_t c = 0; c < C; c++) s += exp((double)(x[o + c * inner] - m));
+    float r = (float)(1.0 / s);
+    for (int64_t c = 0; c < C; c++) y[o + c * inner] = expf(x[o + c * inner] - m) * r;
+  }
+}
+
+/* dx = y * (dy - sum_c dy * y). p: dy, y, dx. */
+void kn_k_softmax_grad(void *const *p, int64_t b, int64_t e, int64_t N, int64_t C, int64_t inner, int64_t items) {
+  const float *dy = p[0], *y = p[1];
+  float *dx = p[2];
+  int64_t lo, hi;
+  kn_range(b, e, items, N * inner, &lo, &hi);
+  for (int64_t j = lo; j < hi; j++) {
+    int64_t o = (j / inner) * C * inner + j % inner;
+    double s = 0;
+    for (int64_t c = 0; c < C; c++) s += (double)dy[o + c * inner] * y[o + c * inner];
+    for (int64_t c = 0; c < C; c++) dx[o + c * inner] = y[o + c * inner] * (dy[o + c * inner] - (float)s);
   }
 }
 

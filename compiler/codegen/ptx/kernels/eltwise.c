@@ -1,33 +1,30 @@
 /* eltwise.c — GPU kernels for elementwise ops, their gradients and plain copies (see kn_gpu.h). */
 #include "kn_gpu.h"
+#include "../../../ir/eltwise.def"
 
-/* relu: i = {n}; p = {x, y} */
-void kn_gk_relu(const long *i, const float *f, void *const *p) {
-  const float *x = p[0];
-  float *y = p[1];
-  kn_for(k, i[0]) y[k] = x[k] > 0.f ? x[k] : 0.f;
-}
-
-/* sigmoid: i = {n}; p = {x, y} */
-void kn_gk_sigmoid(const long *i, const float *f, void *const *p) {
-  const float *x = p[0];
-  float *y = p[1];
-  kn_for(k, i[0]) y[k] = 1.f / (1.f + kn_exp(-x[k]));
-}
-
-/* relu_grad: i = {n}; p = {dy, y, dx} */
-void kn_gk_relu_grad(const long *i, const float *f, void *const *p) {
-  const float *dy = p[0], *y = p[1];
-  float *dx = p[2];
-  kn_for(k, i[0]) dx[k] = y[k] > 0.f ? dy[k] : 0.f;
-}
-
-/* sigmoid_grad: i = {n}; p = {dy, y, dx} */
-void kn_gk_sigmoid_grad(const long *i, const float *f, void *const *p) {
-  const float *dy = p[0], *y = p[1];
-  float *dx = p[2];
-  kn_for(k, i[0]) dx[k] = dy[k] * y[k] * (1.f - y[k]);
-}
+/* The ops of compiler/ir/eltwise.def: kn_gk_<op>: i = {n}; f = {a}; p = {x, y};
+ * kn_gk_<op>_grad: i = {n}; f = {a}; p = {dy, saved, dx}. */
+#define KN_GK_EW(ID, nm, S, AT, V, F, G)                                           \
+  void kn_gk_##nm(const long *i, const float *f, void *const *p) {              \
+    const float *x_ = p[0], a = f[0];                                           \
+    float *y_ = p[1];                                                           \
+    (void)a;                                                                    \
+    kn_for(k, i[0]) {                                                           \
+      const float x = x_[k];                                                    \
+      y_[k] = (F);                                                              \
+    }                                                                           \
+  }                                                                             \
+  void kn_gk_##nm##_grad(const long *i, const float *f, void *const *p) {       \
+    const float *dy_ = p[0], *s_ = p[1], a = f[0];                              \
+    float *dx_ = p[2];                                                          \
+    (void)a;                                                                    \
+    kn_for(k, i[0]) {                                                           \
+      const float dy = dy_[k], s = s_[k];                                       \
+      dx_[k] = (G);                                                             \
+    }                                                                           \
+  }
+KN_ELTWISE_OPS(KN_GK_EW)
+#undef KN_GK_EW
 
 /* Broadcasting add (op 0) or mul (op 1) on 4-d shapes:
  * i = {op, d[4] (output dims), as[4], bs[4] (element strides of a and b, 0 where broadcast)};

@@ -1,5 +1,5 @@
 /* fused.c — the GPU elementwise-chain kernel: one launch evaluates a run of elementwise ops of a
- * kernel group (relu, sigmoid, their gradients, add/mul with broadcast operands, BatchNorm apply
+ * kernel group (the ops of compiler/ir/eltwise.def and their gradients, add/mul with broadcast operands, BatchNorm apply
  * and BatchNorm-grad's input part) per element, in registers; only values read outside the run
  * are written. Program format: kn_gfused.h. The arithmetic of each op is that of its single-op
  * kernel (eltwise.c, norm.c), so a fused run computes the same floats as the unfused launches. */
@@ -27,18 +27,24 @@ __attribute__((always_inline)) static inline void kn_gf_op(const long *i, const 
 #define A(t) kn_gf_in(p, a[t], k, C, HW, r)
   float v;
   switch (o[0]) {
-  case KN_GF_RELU: {
-    float x = A(0);
-    v = x > 0.f ? x : 0.f;
-    break;
+/* the formulas' x, dy, s and a are locals here; `a` hides the operand list, read before it */
+#define KN_GF_EVAL(ID, nm, S, AT, V, F, G)          \
+  case KN_GF_##ID: {                             \
+    const float x = A(0);                        \
+    const float a = f[j];                        \
+    (void)a;                                     \
+    v = (F);                                     \
+    break;                                       \
+  }                                              \
+  case KN_GF_##ID##_GRAD: {                      \
+    const float dy = A(0), s = A(1);             \
+    const float a = f[j];                        \
+    (void)a;                                     \
+    v = (G);                                     \
+    break;                                       \
   }
-  case KN_GF_SIGMOID: v = 1.f / (1.f + kn_exp(-A(0))); break;
-  case KN_GF_RELU_GRAD: v = A(1) > 0.f ? A(0) : 0.f; break;
-  case KN_GF_SIGMOID_GRAD: {
-    float y = A(1);
-    v = A(0) * y * (1.f - y);
-    break;
-  }
+    KN_ELTWISE_OPS(KN_GF_EVAL)
+#undef KN_GF_EVAL
   case KN_GF_ADD: v = A(0) + A(1); break;
   case KN_GF_MUL: v = A(0) * A(1); break;
   case KN_GF_BN_APPLY: {

@@ -24,11 +24,12 @@
 
 enum { KN_GF_FULL, KN_GF_NC, KN_GF_NHW, KN_GF_CH };
 
+#include "../../../ir/eltwise.def"
+
 enum {
-  KN_GF_RELU,          /* a0 */
-  KN_GF_SIGMOID,       /* a0 */
-  KN_GF_RELU_GRAD,     /* a0 = dy, a1 = y */
-  KN_GF_SIGMOID_GRAD,  /* a0 = dy, a1 = y */
+#define KN_GF_EW(ID, nm, S, AT, V, F, G) KN_GF_##ID, KN_GF_##ID##_GRAD,
+  KN_ELTWISE_OPS(KN_GF_EW) /* the ops of eltwise.def: a0 = x, or a0 = dy, a1 = saved (_GRAD); f = a */
+#undef KN_GF_EW
   KN_GF_ADD,           /* a0 + a1 */
   KN_GF_MUL,           /* a0 * a1 */
   KN_GF_BN_APPLY,      /* a0 = x, a1 = gamma, a2 = beta, a3 = mean, a4 = var; f = eps */

@@ -46,6 +46,24 @@ static inline float kn_sqrt(float x) { return sqrtf(x); }
 #define KN_INF INFINITY
 #endif
 
+/* tanh and erf from kn_exp, the same formulas on the device and in the emulator: tanh(v) =
+ * 1 - 2 / (e^(2v) + 1); erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7). */
+static inline float kn_tanh(float v) { return 1.f - 2.f / (kn_exp(2.f * v) + 1.f); }
+static inline float kn_erf(float v) {
+  float z = v < 0.f ? -v : v, t = 1.f / (1.f + 0.3275911f * z);
+  float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  float r = 1.f - poly * kn_exp(-z * z);
+  return v < 0.f ? -r : r;
+}
+/* The math of compiler/ir/eltwise.def's formulas in GPU kernels (macros expand where a formula
+ * is used, so this holds whether eltwise.def was included before or after). */
+#undef KN_EW_EXP
+#undef KN_EW_ERF
+#undef KN_EW_TANH
+#define KN_EW_EXP(v) kn_exp(v)
+#define KN_EW_ERF(v) kn_erf(v)
+#define KN_EW_TANH(v) kn_tanh(v)
+
 /* ---- tensor cores: one warp-wide matrix multiply-accumulate (sm_80+), tf32 or bf16 ----
  * kn_mma_tf32_16x8x8(d, a, b, c): D[16x8] = A[16x8] * B[8x8] + C[16x8], the PTX instruction
  * `mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32`. Every lane holds a fragment; with

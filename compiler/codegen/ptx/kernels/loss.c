@@ -1,4 +1,5 @@
-/* loss.c — GPU kernels for log_softmax and the NLL loss, forward and backward. Rows are [N, K]. */
+/* loss.c — GPU kernels for log_softmax and the NLL loss, forward and backward (rows are [N, K]),
+ * and softmax over dim 1 of [N, C, (H, W)]. */
 #include "kn_gpu.h"
 
 /* log_softmax: i = {N, K}; p = {x, y}; warp per row */
@@ -27,6 +28,34 @@ void kn_gk_log_softmax_grad(const long *i, const float *f, void *const *p) {
     for (long k = kn_lane(); k < K; k += 32) s += dy[n * K + k];
     s = kn_warp_sum(s);
     for (long k = kn_lane(); k < K; k += 32) dx[n * K + k] = dy[n * K + k] - kn_exp(y[n * K + k]) * s;
+  }
+}
+
+/* softmax over dim 1 of [N, C, inner]: i = {N, C, inner}; p = {x, y}; thread per column (n, inner) */
+void kn_gk_softmax(const long *i, const float *f, void *const *p) {
+  long C = i[1], in = i[2];
+  const float *x = p[0];
+  float *y = p[1];
+  kn_for(j, i[0] * in) {
+    long o = (j / in) * C * in + j % in;
+    float m = x[o], s = 0.f;
+    for (long c = 1; c < C; c++) m = x[o + c * in] > m ? x[o + c * in] : m;
+    for (long c = 0; c < C; c++) s += kn_exp(x[o + c * in] - m);
+    float r = 1.f / s;
+    for (long c = 0; c < C; c++) y[o + c * in] = kn_exp(x[o + c * in] - m) * r;
+  }
+}
+
+/* softmax_grad: dx = y * (dy - sum_c dy * y). i = {N, C, inner}; p = {dy, y, dx}; thread per column */
+void kn_gk_softmax_grad(const long *i, const float *f, void *const *p) {
+  long C = i[1], in = i[2];
+  const float *dy = p[0], *y = p[1];
+  float *dx = p[2];
+  kn_for(j, i[0] * in) {
+    long o = (j / in) * C * in + j % in;
+    float s = 0.f;
+    for (long c = 0; c < C; c++) s += dy[o + c * in] * y[o + c * in];
+    for (long c = 0; c < C; c++) dx[o + c * in] = y[o + c * in] * (dy[o + c * in] - s);
   }
 }
 
