@@ -1,5 +1,5 @@
-/* kn_cmd_common.c — what the train, eval and predict commands share: the option parser, data
- * set opening and initial-weight loading (see kn_commands.h). */
+/* kn_cmd_common.c — what the train, eval and predict commands share: the option parser and
+ * initial-weight loading (see kn_commands.h; data set opening is in kn_data_open.c). */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -9,12 +9,7 @@
 
 #include "kn_cifar.h"
 #include "kn_commands.h"
-#include "kn_synth.h"
 #include "kn_traincfg.h"
-
-#define KN_SYNTH_TRAIN_N 5000
-#define KN_SYNTH_TEST_N 1000
-#define KN_SYNTH_DATA_SEED 20240601u /* the synthetic set is the same for every --seed */
 
 static void print_help(FILE *f, const char *cmd, const char *usage, const kn_opt *opts, int n) {
   fprintf(f, "usage: %s %s\n\noptions:\n", cmd, usage);
@@ -110,24 +105,6 @@ int kn_opts_parse(const char *cmd, const char *usage, const kn_opt *opts, int n_
     if (!set_value(o, v, cmd)) return 2;
   }
   return -1;
-}
-
-bool kn_data_open(kn_dataset *ds, const char *dir, bool train, int limit, const kn_session *s, kn_error *err) {
-  if (dir) {
-    if (!kn_cifar_load(ds, dir, train ? KN_CIFAR_TRAIN : KN_CIFAR_TEST, err)) return false;
-  } else {
-    int h = s->in_h <= 64 ? s->in_h : 32, w = s->in_w <= 64 ? s->in_w : 32;
-    if (!kn_synth_init(ds, train ? KN_SYNTH_TRAIN_N : KN_SYNTH_TEST_N, h, w, 3, KN_SYNTH_DATA_SEED,
-                       train ? KN_SYNTH_TRAIN : KN_SYNTH_TEST, err))
-      return false;
-  }
-  if (limit > 0 && limit < ds->n) kn_dataset_truncate(ds, limit);
-  if (ds->num_classes > s->classes) {
-    int k = ds->num_classes;
-    kn_dataset_free(ds);
-    return kn_error_set(err, "the data set has %d classes but the model outputs %d", k, s->classes);
-  }
-  return true;
 }
 
 void kn_class_names_default(char (*names)[KN_DATASET_NAME_LEN], int k) {

@@ -60,9 +60,11 @@ bool kn_evaluate(kn_session *s, kn_loader *ld, kn_confusion *cm, double *loss, b
 int kn_cmd_eval(int argc, char **argv) {
   const char *data = NULL, *weights = NULL;
   int limit = KN_OPT_UNSET, threads = KN_OPT_UNSET;
+  double val_split = NAN;
   bool quiet = false;
   const kn_opt opts[] = {
-      {"data", KN_OPT_STR, &data, "DIR", "CIFAR-10 binary directory (test_batch.bin); default: the synthetic test set"},
+      {"data", KN_OPT_STR, &data, "DIR", "CIFAR-10 binary directory (test_batch.bin) or image folder (DIR/<class>/*.png|jpg, or DIR/val/<class>/...); default: the synthetic test set"},
+      {"val-split", KN_OPT_DOUBLE, &val_split, "F", "image folder without train/ and val/: the last F of each class is the test split (default 0.2)"},
       {"weights", KN_OPT_STR, &weights, "FILE", "weights or checkpoint (safetensors); default: embedded or spec weights"},
       {"limit", KN_OPT_INT, &limit, "N", "evaluate only the first N images"},
       {"threads", KN_OPT_INT, &threads, "N", "threads for the model and the data pipeline"},
@@ -73,6 +75,8 @@ int kn_cmd_eval(int argc, char **argv) {
   if (rc >= 0) return rc;
   const kn_int_range ranges[] = {{"limit", &limit, 1, INT_MAX, 0}, {"threads", &threads, 1, 1024, 0}};
   if ((rc = kn_opts_check_ints("eval", ranges, 2)) >= 0) return rc;
+  if ((rc = kn_opts_check_double("eval", "val-split", val_split, 0, 0.9)) >= 0) return rc;
+  if (!isnan(val_split)) kn_data_set_val_split(val_split);
   kn_threads_apply(threads);
   kn_error err = {{0}};
   kn_session s;

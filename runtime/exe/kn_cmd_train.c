@@ -30,7 +30,7 @@
 typedef struct train_opts {
   const char *data, *out, *resume, *weights, *schedule, *init_from, *map;
   int epochs, batch, seed, threads, eval_every, limit, test_limit, stop_after, warmup, diverge_steps;
-  double lr, diverge_factor;
+  double lr, diverge_factor, val_split;
   bool quiet, force;
 } train_opts;
 
@@ -381,12 +381,13 @@ static bool run_epochs(train_run *r, train_opts *o, kn_ckpt_meta *m, kn_error *e
 }
 
 int kn_cmd_train(int argc, char **argv) {
-  train_opts o = {.out = "kiln-run", .seed = 42, .lr = NAN, .diverge_factor = NAN};
+  train_opts o = {.out = "kiln-run", .seed = 42, .lr = NAN, .diverge_factor = NAN, .val_split = NAN};
   int *unset[] = {&o.epochs,     &o.batch,      &o.threads, &o.eval_every,   &o.limit,
                   &o.test_limit, &o.stop_after, &o.warmup,  &o.diverge_steps};
   for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++) *unset[i] = KN_OPT_UNSET;
   const kn_opt opts[] = {
-      {"data", KN_OPT_STR, &o.data, "DIR", "CIFAR-10 binary directory; default: the built-in synthetic set"},
+      {"data", KN_OPT_STR, &o.data, "DIR", "CIFAR-10 binary directory or image folder (DIR/<class>/*.png|jpg, or DIR/train/... + DIR/val/...); default: the built-in synthetic set"},
+      {"val-split", KN_OPT_DOUBLE, &o.val_split, "F", "image folder without train/ and val/: the last F of each class is the test split (default 0.2)"},
       {"epochs", KN_OPT_INT, &o.epochs, "N", "epochs in all (default: the spec's)"},
       {"batch", KN_OPT_INT, &o.batch, "B", "images per step, at most the compiled batch (default: the spec's)"},
       {"lr", KN_OPT_DOUBLE, &o.lr, "LR", "base learning rate (default: the spec's)"},
@@ -421,7 +422,8 @@ int kn_cmd_train(int argc, char **argv) {
   };
   if ((rc = kn_opts_check_ints("train", ranges, (int)(sizeof ranges / sizeof ranges[0]))) >= 0 ||
       (rc = kn_opts_check_double("train", "lr", o.lr, 0, 1000)) >= 0 ||
-      (rc = kn_opts_check_double("train", "diverge-factor", o.diverge_factor, 1, 1e30)) >= 0)
+      (rc = kn_opts_check_double("train", "diverge-factor", o.diverge_factor, 1, 1e30)) >= 0 ||
+      (rc = kn_opts_check_double("train", "val-split", o.val_split, 0, 0.9)) >= 0)
     return rc;
   if (isnan(o.diverge_factor)) o.diverge_factor = 10;
   if ((rc = check_out_dir(&o)) >= 0) return rc;
@@ -439,6 +441,7 @@ int kn_cmd_train(int argc, char **argv) {
     return 2;
   }
   kn_threads_apply(o.threads);
+  if (!isnan(o.val_split)) kn_data_set_val_split(o.val_split);
   kn_error err = {{0}};
   if (!kn_dist_init(&err)) {
     fprintf(stderr, "error: %s\n", err.msg);

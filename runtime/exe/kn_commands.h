@@ -54,7 +54,10 @@ typedef struct kn_int_range {
 int kn_opts_check_ints(const char *cmd, const kn_int_range *r, int n);
 int kn_opts_check_double(const char *cmd, const char *name, double v, double lo_open, double hi);
 
-/* Opens a split: the CIFAR-10 binary files in dir, or (dir NULL) the built-in synthetic set
+/* The test share of an image folder without train/ and val/ subfolders (default 0.2). */
+void kn_data_set_val_split(double f);
+/* Opens a split: an image folder (kn_imagefolder.h, at the model's input size), the CIFAR-10
+ * binary files in dir, or (dir NULL) the built-in synthetic set
  * (5000 train / 1000 test images; at the model's input size up to 64x64, else 32x32), keeping
  * the first `limit` images when limit > 0. */
 bool kn_data_open(kn_dataset *ds, const char *dir, bool train, int limit, const kn_session *s, kn_error *err);

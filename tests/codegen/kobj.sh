@@ -6,7 +6,7 @@
 #   corrupt:   a cache entry with a flipped byte, one truncated and one with a bad header are
 #              reported, never used (the object equals the uncached one) and rewritten; two
 #              compiles filling an empty cache at once agree; `kiln cache stats/clean` work; a
-#              size bound (KILN_CACHE_MAX_MB) is kept.
+#              size bound (KILN_CACHE_MAX_MB) is kept; progress lines only with --verbose here.
 # The cache lives in a temporary XDG_CACHE_HOME (HOME too), never in the user's.
 kiln=$1 src=$2 mode=$3
 shift 3
@@ -43,6 +43,8 @@ elif [ "$mode" = corrupt ]; then
   m=$src/tests/codegen/kobj/small.yaml
   check "reference (no cache)" compile "$m" "$tmp/ref.o" --no-cache
   [ ! -d "$cache" ] || bad "--no-cache created the cache directory"
+  check "no progress lines when stderr is not a terminal" sh -c "! grep -q 'compiling kernels' '$tmp/ref.o.err'"
+  check "progress lines with --verbose" sh -c "'$kiln' compile '$m' --emit=obj -o '$tmp/v.o' --no-cache -v 2>&1 | grep -q 'compiling kernels [0-9]*/[0-9]*'"
   check "fill the cache" compile "$m" "$tmp/cold.o"
   set -- "$cache"/*.kobj
   [ $# -ge 3 ] || bad "fewer than 3 cache entries ($#)"

@@ -5,7 +5,9 @@
 #   - `run` and `bench` use the embedded weights unless --weights overrides them;
 #   - `--emit=bundle -o NAME` writes NAME.o and NAME.h; `info` shows the input size;
 #   - `--threads 1` (with a space) for run and bench; progress lines go to stderr;
-#   - `train --stop-after` before any evaluation does not name a best.safetensors.
+#   - `train --stop-after` before any evaluation does not name a best.safetensors;
+#   - image folders as --data (split fraction, train/ + val/, corrupt files skipped, class names
+#     in the checkpoint and in predict); a spec with Resize(256) + CenterCrop(224).
 #
 #   test_ship.sh KILN HELPER SRC_DIR WORK_DIR
 set -u
@@ -42,6 +44,20 @@ check "progress lines on stderr, not stdout" bash -c "grep -q '^train 64/64 (100
 "$work/tiny" train --epochs 1 --limit 64 --test-limit 32 --out r1 --quiet >/dev/null 2>&1
 w=$work/r1/best.safetensors
 check "a run with an evaluation writes best.safetensors" test -s "$w"
+
+# --- an image folder (ImageFolder layout) as --data ---
+"$helper" folder pets
+"$work/tiny" train --data pets --epochs 2 --lr 0.05 --out rf --quiet >stdout.txt 2>stderr.txt; rc=$?
+check "image folder: train exits 0, split 0.2 per class" bash -c "[ $rc -eq 0 ] && grep -q '29 train / 7 test images (pets)' stdout.txt"
+check "image folder: the corrupt file is skipped and counted" bash -c "grep -q 'skipping pets/disk/broken.jpg' stderr.txt && grep -q 'train split of pets: skipped 1 file' stderr.txt"
+check "image folder: class names (sorted folder names) in the checkpoint" bash -c "head -c 4000 rf/best.safetensors | grep -a -q '\"classes\":\"disk,hstripes,vstripes'"
+out=$("$work/tiny" predict pets/hstripes/img010.png --weights rf/best.safetensors 2>&1)
+check "image folder: predict names the folder classes" bash -c "echo \"\$0\" | grep -Eq '^pets/hstripes/img010.png: (disk|hstripes|vstripes) \('" "$out"
+out=$("$work/tiny" train --data pets --val-split 0.5 --epochs 1 --out rf2 --quiet 2>&1)
+check "image folder: --val-split 0.5" bash -c "echo \"\$0\" | grep -q '17 train / 19 test images'" "$out"
+mkdir -p split && cp -r pets split/train && cp -r pets split/val
+out=$("$work/tiny" train --data split --epochs 1 --out rf3 --quiet 2>&1)
+check "image folder: train/ and val/ subfolders" bash -c "echo \"\$0\" | grep -q '36 train / 36 test images (split)'" "$out"
 
 # --- compile --weights is checked against the model ---
 "$helper" st-edit "$w" drop.st drop fc.weight

@@ -7,6 +7,8 @@
  *   train_helper st-edit IN OUT nan NAME   ... with every value of NAME set to NaN
  *   train_helper st-edit IN OUT meta KEY=VALUE  ... with metadata KEY set to VALUE
  *   train_helper st-edit IN OUT int NAME   ... with NAME's F32 bytes relabelled I32
+ *   train_helper folder DIR                DIR/{disk,hstripes,vstripes}/ of PNG and JPEG images (synthetic
+ *                                          classes 0..2, 20x24 and 24x20), one corrupt .jpg, a notes.txt
  *   train_helper st-same A B SKIP          every F32 tensor of A that B holds with the same name and
  *                                          shape, except names starting with SKIP or holding
  *                                          "running_", is bit-equal in B; prints the count compared
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kn_image.h"
 #include "kn_safetensors.h"
@@ -104,7 +107,39 @@ static int st_same(const char *a, const char *b, const char *skip) {
   return differ || !same;
 }
 
+static int folder(const char *dir) {
+  static const char *const names[] = {"disk", "hstripes", "vstripes"}; /* folder names; labels are their order */
+  char path[1024];
+  kn_error err = {{0}};
+  mkdir(dir, 0777);
+  int made = 0;
+  for (int i = 0; made < 3 * 12 && i < 1000; i++) {
+    int h = i % 2 ? 20 : 24, w = i % 2 ? 24 : 20;
+    uint8_t px[24 * 24 * 3];
+    int label = kn_synth_draw(px, h, w, 3, 5, KN_SYNTH_TRAIN, i);
+    int k = label == 4 ? 0 : label == 0 ? 1 : label == 1 ? 2 : -1; /* synthetic disk, hstripes, vstripes */
+    if (k < 0) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/%s/img%03d.%s", dir, names[k], i, i % 3 ? "png" : "jpg");
+    kn_image im = {.h = h, .w = w, .c = 3, .pixels = px};
+    if (i % 3 ? !kn_image_write_png(&im, path, &err) : kn_test_write_jpeg(path, px, h, w, 3, 95) != 0)
+      return fprintf(stderr, "%s\n", err.msg), 1;
+    made++;
+  }
+  snprintf(path, sizeof path, "%s/disk/broken.jpg", dir);
+  FILE *f = fopen(path, "wb");
+  if (!f) return 1;
+  fputs("not a jpeg", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/disk/notes.txt", dir);
+  if (!(f = fopen(path, "wb"))) return 1;
+  fclose(f);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "folder")) return folder(argv[2]);
   if (argc == 5 && !strcmp(argv[1], "images")) return images(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc == 6 && !strcmp(argv[1], "st-edit")) return st_edit(argv[2], argv[3], argv[4], argv[5]);
   if (argc == 5 && !strcmp(argv[1], "st-same")) return st_same(argv[2], argv[3], argv[4]);
