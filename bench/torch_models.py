@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""torch_models.py — PyTorch twins of kiln's seed models (models/sample_resnet.yaml and
-models/resnet50_scratch.yaml, layouts in docs/models) timed the same way as a kiln executable's
+"""torch_models.py — PyTorch twins of kiln's seed models (models/sample_resnet.yaml,
+models/resnet50_scratch.yaml and models/resnet_attention_finetune.yaml, the last as
+`resnet_attention_ft`: trunk frozen, BN in batch mode as kiln's default bn_frozen), with the
+convolution/linear FLOP count of a step (conv_flops), timed the same way as a kiln executable's
 `bench` command: a training step (forward, NLL loss, backward, SGD momentum 0.9) or inference
 (eval mode, no grad) on random data. Prints `<model> <mode>: ... ms/iter, ... images/s`.
 
@@ -81,14 +83,69 @@ def resnet50():
     return nn.Sequential(*layers)
 
 
+def resnet_attention_ft():
+    """The ResNet50 trunk (frozen), conv3x3 2048->256 + BN + ReLU, ResAttention 256->128, pooling, fc."""
+    trunk = resnet50()[:-4]
+    for p in trunk.parameters():
+        p.requires_grad_(False)
+    return nn.Sequential(trunk, nn.Conv2d(2048, 256, 3, 1, 1), nn.BatchNorm2d(256), nn.ReLU(),
+                         ResAttention(256, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10),
+                         nn.LogSoftmax(1))
+
+
+MODELS = {"sample_resnet": sample_resnet, "resnet50": resnet50, "resnet_attention_ft": resnet_attention_ft}
+
+
+def conv_shapes(model, x):
+    """The convolutions and linear layers one forward runs: a list of dicts with the input shape,
+    the layer's parameters, whether its weight is trained and whether its input needs a gradient."""
+    seen = []
+
+    def hook(mod, inp, out):
+        i = inp[0]
+        d = {"kind": "linear" if isinstance(mod, nn.Linear) else "conv", "in": tuple(i.shape),
+             "out": tuple(out.shape), "train_w": mod.weight.requires_grad, "grad_in": i.requires_grad}
+        if isinstance(mod, nn.Conv2d):
+            d.update(co=mod.out_channels, k=mod.kernel_size, s=mod.stride, p=mod.padding, g=mod.groups)
+        seen.append(d)
+
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.enable_grad():
+        model(x)
+    for h in hs:
+        h.remove()
+    return seen
+
+
+def layer_flops(d):
+    """Forward multiply-add FLOPs (2 per MAC) of one entry of conv_shapes."""
+    if d["kind"] == "linear":
+        return 2 * d["in"][0] * d["in"][1] * d["out"][1]
+    n, ci = d["in"][0], d["in"][1]
+    _, co, oh, ow = d["out"]
+    return 2 * n * co * oh * ow * (ci // d["g"]) * d["k"][0] * d["k"][1]
+
+
+def conv_flops(model, x, mode):
+    """FLOPs of the convolutions and linear layers of a step: forward, plus in a training step the
+    weight gradient of trained layers and the input gradient where the input needs one."""
+    total = 0
+    for d in conv_shapes(model, x):
+        f = layer_flops(d)
+        total += f
+        if mode == "train_step":
+            total += f * (int(d["train_w"]) + int(d["grad_in"]))
+    return total
+
+
 def main():
     name, mode, batch, size, threads, iters = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = {"sample_resnet": sample_resnet, "resnet50": resnet50}[name]()
+    model = MODELS[name]()
     x = torch.rand(batch, 3, size, size) * 2 - 1
     labels = torch.arange(batch) % 10
-    opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.001, momentum=0.9)
 
     def step():
         if mode == "forward":

@@ -139,9 +139,19 @@ static void big_cases(void) {
       {1, 8, 40, 40, 7, 7, 2, 3, 1, 1},    /* 7x7 stem, 13-wide rows */
       {2, 32, 9, 9, 48, 3, 1, 1, 4, 1},    /* groups 4 */
       {3, 256, 7, 7, 512, 1, 2, 0, 1, 0},  /* strided 1x1 (downsample), many rows */
+      {16, 16, 8, 8, 200, 3, 1, 1, 1, 1},  /* 16 pixel tiles: forward items of all 200 channels */
+      {2, 48, 12, 13, 200, 1, 1, 0, 1, 0}, /* grad weight by output channels, col = x */
+      {2, 4, 17, 15, 80, 3, 2, 1, 1, 0},   /* grad weight by output channels, im2col rows */
+      {2, 64, 9, 9, 160, 1, 1, 0, 2, 1},   /* grad weight by output channels, groups 2 */
+      {1, 2048, 5, 5, 16, 3, 1, 1, 1, 0},  /* grad input with W^T packed (K = 18432) */
+      {1, 16384, 2, 3, 8, 1, 1, 0, 1, 0},  /* direct grad input with W^T packed */
+      {1, 256, 6, 7, 512, 1, 1, 0, 1, 0},  /* grad weight by output channels, 256 taps (the most) */
   };
-  static const char *names[] = {"conv 64->100 3x3 15x15", "conv 300->40 1x1 17x18", "conv 24->13 3x3 s2 33x31",
-                                "conv 8->7 7x7 s2 40x40", "conv 32->48 3x3 groups 4", "conv 256->512 1x1 s2"};
+  static const char *names[] = {"conv 64->100 3x3 15x15",    "conv 300->40 1x1 17x18",  "conv 24->13 3x3 s2 33x31",
+                                "conv 8->7 7x7 s2 40x40",    "conv 32->48 3x3 groups 4", "conv 256->512 1x1 s2",
+                                "conv 16->200 3x3 N16 8x8",  "conv 48->200 1x1 12x13",   "conv 4->80 3x3 s2 17x15",
+                                "conv 64->160 1x1 groups 2", "conv 2048->16 3x3 5x5",    "conv 16384->8 1x1 2x3",
+                                "conv 256->512 1x1 6x7"};
   for (int i = 0; i < (int)(sizeof convs / sizeof convs[0]); i++) big_conv_case(&convs[i], names[i]);
   big_linear_case(13, 600, 300, "linear [13,600] -> 300");
   big_linear_case(100, 33, 7, "linear [100,33] -> 7");

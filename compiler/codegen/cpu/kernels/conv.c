@@ -180,31 +180,36 @@ KN_INLINE void kn_conv_fwd_padded(const float *xg, const float *A, const float *
     }
   kn_zerof(xp + cig * R * Wp, KN_NR); /* the last strip may read past the last row */
   int64_t qb = q0 - oy0 * Wp;
-  for (int64_t r0 = 0; r0 < K; r0 += KN_KC) {
-    int64_t kc = K - r0 < KN_KC ? K - r0 : KN_KC;
-    for (int64_t r = 0; r < kc; r++) {
-      int64_t k = r0 + r, ci = k / kk, ky = (k % kk) / g.kw, kx = k % g.kw;
-      const float *src = xp + ci * R * Wp + ky * g.dh * Wp + kx * g.dw + qb;
-      for (int64_t st = 0; st < ns; st++) {
-        kn_v16 *d = (kn_v16 *)(Bp + st * kc * KN_NR + r * KN_NR);
-        d[0] = *(const kn_v16 *)(src + st * KN_NR);
-        d[1] = *(const kn_v16 *)(src + st * KN_NR + 16);
+  /* Output channels in chunks of KN_MC (T holds one); the panels are re-copied from xp per chunk
+   * (plain vector copies), the padded rows are built once per tile. */
+  for (int64_t c0 = 0; c0 < mm; c0 += KN_MC) {
+    int64_t mc = mm - c0 < KN_MC ? mm - c0 : KN_MC;
+    for (int64_t r0 = 0; r0 < K; r0 += KN_KC) {
+      int64_t kc = K - r0 < KN_KC ? K - r0 : KN_KC;
+      for (int64_t r = 0; r < kc; r++) {
+        int64_t k = r0 + r, ci = k / kk, ky = (k % kk) / g.kw, kx = k % g.kw;
+        const float *src = xp + ci * R * Wp + ky * g.dh * Wp + kx * g.dw + qb;
+        for (int64_t st = 0; st < ns; st++) {
+          kn_v16 *d = (kn_v16 *)(Bp + st * kc * KN_NR + r * KN_NR);
+          d[0] = *(const kn_v16 *)(src + st * KN_NR);
+          d[1] = *(const kn_v16 *)(src + st * KN_NR + 16);
+        }
       }
+      kn_gemm_panel(mc, ns * KN_NR, kc, A + c0 * K + r0, K, 1, Bp, T, KN_NC, r0 > 0);
     }
-    kn_gemm_panel(mm, ns * KN_NR, kc, A + r0, K, 1, Bp, T, KN_NC, r0 > 0);
-  }
-  /* T column j is q0 + j: copy the valid columns of each row piece to the output. */
-  for (int64_t q = q0; q < q0 + nq;) {
-    int64_t oy = q / Wp, ox = q % Wp, len = (oy + 1) * Wp - q < q0 + nq - q ? (oy + 1) * Wp - q : q0 + nq - q;
-    int64_t valid = ox < OW ? (OW - ox < len ? OW - ox : len) : 0;
-    for (int64_t i = 0; i < mm && valid > 0; i++) {
-      float *d = Y + i * P + oy * OW + ox;
-      kn_copyf(d, T + i * KN_NC + (q - q0), valid);
-      if (bias)
-        for (int64_t j = 0; j < valid; j++) d[j] += bias[i];
-      kn_conv_ep_row(ep, co0 + i, d, valid);
+    /* T column j is q0 + j: copy the valid columns of each row piece to the output. */
+    for (int64_t q = q0; q < q0 + nq;) {
+      int64_t oy = q / Wp, ox = q % Wp, len = (oy + 1) * Wp - q < q0 + nq - q ? (oy + 1) * Wp - q : q0 + nq - q;
+      int64_t valid = ox < OW ? (OW - ox < len ? OW - ox : len) : 0;
+      for (int64_t i = 0; i < mc && valid > 0; i++) {
+        float *d = Y + (c0 + i) * P + oy * OW + ox;
+        kn_copyf(d, T + i * KN_NC + (q - q0), valid);
+        if (bias)
+          for (int64_t j = 0; j < valid; j++) d[j] += bias[c0 + i];
+        kn_conv_ep_row(ep, co0 + c0 + i, d, valid);
+      }
+      q += len;
     }
-    q += len;
   }
 }
 
@@ -215,7 +220,7 @@ KN_INLINE void kn_conv_fwd(const float *x, const float *w, const float *b, float
                            int64_t pw, int64_t dh, int64_t dw, int64_t G) {
   kn_geom geo = {H, W, OW, kh, kw, sh, sw, ph, pw, dh, dw};
   int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw, np = kn_cdiv(P, KN_NC);
-  int64_t mc = kn_gemm_mc(cog, N * G * np), nm = kn_cdiv(cog, mc);
+  int64_t mc = kn_conv_fwd_mc(cog, N * G * np), nm = kn_cdiv(cog, mc);
   float Bp[KN_KC * KN_NC] __attribute__((aligned(64)));
   float xp[KN_XPMAX] __attribute__((aligned(64)));
   float T[KN_MC * KN_NC] __attribute__((aligned(64)));
@@ -292,9 +297,37 @@ void kn_k_conv2d_grad_weight(void *const *p, int64_t begin, int64_t end, int64_t
   kn_geom geo = {H, W, OW, kh, kw, sh, sw, ph, pw, dh, dw};
   int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw;
   int64_t mt = kn_conv_gw_mt(G, K), nt = kn_cdiv(K, mt);
-  float colb[KN_GW_MT * KN_KC] __attribute__((aligned(64)));
+  float colb[KN_NC * KN_KC] __attribute__((aligned(64))); /* KN_GW_MT taps, or KN_NC by_co */
   float Bp[KN_KC * KN_NC] __attribute__((aligned(64)));
   float T[KN_GW_MT * KN_NC] __attribute__((aligned(64)));
+  if (kn_conv_gw_by_co(cog, K)) { /* dW_g[co chunk, taps] = sum_n dy_n,g * col_n,g^T */
+    int64_t mc = kn_conv_gw_mc(G, cog), nc = kn_cdiv(cog, mc);
+    int plain = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; /* col = x */
+    for (int64_t it = begin; it < end; it++) {
+      int64_t g = it / nc, c0 = (it % nc) * mc, mm = cog - c0 < mc ? cog - c0 : mc;
+      for (int64_t n = 0; n < N; n++) {
+        const float *xg = x + (n * Ci + g * cig) * H * W, *dyg = dy + (n * Co + g * cog + c0) * P;
+        for (int64_t p0 = 0; p0 < P; p0 += KN_KC) {
+          int64_t kc = P - p0 < KN_KC ? P - p0 : KN_KC;
+          if (plain) {
+            kn_pack_t(kc, K, xg + p0, P, Bp);
+          } else {
+            for (int64_t i = 0; i < K; i++) kn_col_row((float *)xg, i, p0, kc, geo, colb + i * kc, 0);
+            kn_pack_t(kc, K, colb, kc, Bp);
+          }
+          kn_gemm_panel(mm, K, kc, dyg + p0, P, 1, Bp, T, KN_NC, n > 0 || p0 > 0);
+        }
+      }
+      for (int64_t i = 0; i < mm; i++) {
+        float *d = dW + (g * cog + c0 + i) * K;
+        if (N == 0 || P == 0)
+          kn_zerof(d, K);
+        else
+          kn_copyf(d, T + i * KN_NC, K);
+      }
+    }
+    return;
+  }
   for (int64_t it = begin; it < end; it++) {
     int64_t g = it / nt, t0 = (it % nt) * mt, mm = K - t0 < mt ? K - t0 : mt;
     for (int64_t c0 = 0; c0 < cog; c0 += KN_NC) {
@@ -355,6 +388,9 @@ KN_INLINE void kn_gi_ep_row(const kn_gi_ep *e, int64_t ci, const float *d, int64
   r[1] += sx;
 }
 
+/* Floats of the packed dy panel of the grad input (1 MB): all of Co/G for one pixel tile. */
+#define KN_GI_BP (4 * KN_KC * KN_NC)
+
 /* p: dy[N,Co,OH,OW], w[Co,Ci/G,kh,kw], dx[N,Ci,H,W].
  * direct (1x1, stride 1, no padding): items kn_conv_fwd_items(N, G, Ci/G, P); else items N * G. */
 KN_INLINE void kn_conv_gi(void *const *p, const kn_gi_ep *ep, int64_t begin, int64_t end, int64_t N, int64_t Ci,
@@ -367,7 +403,7 @@ KN_INLINE void kn_conv_gi(void *const *p, const kn_gi_ep *ep, int64_t begin, int
   kn_geom geo = {H, W, OW, kh, kw, sh, sw, ph, pw, dh, dw};
   int64_t cig = Ci / G, cog = Co / G, P = OH * OW, K = cig * kh * kw;
   if (direct) {
-    int64_t np = kn_cdiv(P, KN_NC), mc = kn_gemm_mc(cig, N * G * np), nm = kn_cdiv(cig, mc);
+    int64_t np = kn_cdiv(P, KN_NC), mc = kn_conv_fwd_mc(cig, N * G * np), nm = kn_cdiv(cig, mc);
     for (int64_t it = begin; it < end; it++) {
       int64_t ic = it % nm, t = it / nm, pt = t % np;
       t /= np;
@@ -386,21 +422,37 @@ KN_INLINE void kn_conv_gi(void *const *p, const kn_gi_ep *ep, int64_t begin, int
     return;
   }
   float T[KN_MC * KN_NC] __attribute__((aligned(64)));
-  float Bp[KN_KC * KN_NC] __attribute__((aligned(64)));
+  float Ap[KN_MC * KN_KC] __attribute__((aligned(64)));
+  float Bp[KN_GI_BP] __attribute__((aligned(64)));
   for (int64_t it = begin; it < end; it++) {
     int64_t g = it % G, n = it / G;
     float *dxg = dx + (n * Ci + g * cig) * H * W;
     memset(dxg, 0, (size_t)(cig * H * W) * sizeof(float));
-    for (int64_t p0 = 0; p0 < P; p0 += KN_NC) {
-      int64_t nn = P - p0 < KN_NC ? P - p0 : KN_NC;
+    /* Pixel tiles narrow enough that dy's panel for all of Co/G fits Bp: packed once per tile for
+     * every tap chunk (in KN_KC blocks of kc x tile). */
+    int64_t tile = KN_NC;
+    while (tile > KN_NR && kn_cdiv(cog, KN_KC) * KN_KC * tile > KN_GI_BP) tile -= KN_NR;
+    for (int64_t p0 = 0; p0 < P; p0 += tile) {
+      int64_t nn = P - p0 < tile ? P - p0 : tile, ns = kn_cdiv(nn, KN_NR);
       const float *dyp = dy + (n * Co + g * cog) * P + p0;
-      if (cog <= KN_KC) kn_pack_strided(cog, nn, dyp, P, 1, Bp); /* dy once for every tap chunk */
+      for (int64_t r0 = 0; r0 < cog; r0 += KN_KC) {
+        int64_t kc = cog - r0 < KN_KC ? cog - r0 : KN_KC;
+        kn_pack_strided(kc, nn, dyp + r0 * P, P, 1, Bp + r0 * ns * KN_NR);
+      }
       for (int64_t i0 = 0; i0 < K; i0 += KN_MC) {
         int64_t mm = K - i0 < KN_MC ? K - i0 : KN_MC;
-        if (cog <= KN_KC)
-          kn_gemm_panel(mm, nn, cog, w + g * cog * K + i0, 1, K, Bp, T, KN_NC, 0);
-        else
-          kn_gemm_tile(mm, nn, cog, w + g * cog * K + i0, 1, K, dyp, P, 1, T, KN_NC, 0);
+        for (int64_t r0 = 0; r0 < cog; r0 += KN_KC) {
+          int64_t kc = cog - r0 < KN_KC ? cog - r0 : KN_KC;
+          const float *A = w + (g * cog + r0) * K + i0;
+          if (K >= KN_PACK_AT_STRIDE) { /* W^T rows: see kn_pack_at */
+            kn_pack_at(mm, kc, A, K, Ap);
+            kn_gemm_panel(mm, nn, kc, Ap, 1, mm, Bp + r0 * ns * KN_NR, T, KN_NC, r0 > 0);
+          } else {
+            kn_gemm_panel(mm, nn, kc, A, 1, K, Bp + r0 * ns * KN_NR, T, KN_NC, r0 > 0);
+          }
+        }
+        if (cog == 0)
+          for (int64_t i = 0; i < mm; i++) kn_zerof(T + i * KN_NC, nn);
         for (int64_t i = 0; i < mm; i++) kn_col_row(dxg, i0 + i, p0, nn, geo, T + i * KN_NC, 1);
       }
     }

@@ -44,10 +44,19 @@ static inline int64_t kn_gemm_mc(int64_t m, int64_t other_items) {
   return mc;
 }
 
+/* Output channels per item of the conv forward (and direct grad input) with `other` pixel tiles:
+ * all of a group's when there are at least 16 tiles, so the im2col panel of a tile is packed once
+ * for every channel (the GEMM loops over KN_MC-row chunks of it), else the channels split into
+ * ceil(16 / other) equal parts (rounded to KN_MR) so both cores get work at batch 1. */
+static inline int64_t kn_conv_fwd_mc(int64_t co_g, int64_t other) {
+  int64_t parts = kn_cdiv(16, other > 0 ? other : 1);
+  int64_t mc = kn_cdiv(kn_cdiv(co_g, parts), KN_MR) * KN_MR;
+  return mc < KN_MR ? KN_MR : mc;
+}
 /* conv2d forward and the 1x1/stride-1 "direct" grad input: items (n, g, p-tile, m-chunk). */
 static inline int64_t kn_conv_fwd_items(int64_t n, int64_t g, int64_t co_g, int64_t p) {
   int64_t other = n * g * kn_cdiv(p, KN_NC);
-  return other * kn_cdiv(co_g, kn_gemm_mc(co_g, other));
+  return other * kn_cdiv(co_g, kn_conv_fwd_mc(co_g, other));
 }
 /* conv2d grad weight: items (g, tap tile) of kn_conv_gw_mt <= KN_GW_MT taps. Each item packs all
  * of dy (transposed) once, so tiles are large: 4 items (an even count) or as many as KN_GW_MT needs. */
@@ -59,8 +68,19 @@ static inline int64_t kn_conv_gw_mt(int64_t g, int64_t k_g) {
   int64_t mt = kn_cdiv(kn_cdiv(k_g, nt), KN_MR) * KN_MR;
   return mt < 2 * KN_MR ? 2 * KN_MR : mt;
 }
+/* With few taps beside many output channels (1x1 convs that widen: 64 -> 256), the weight
+ * gradient is computed the other way round, dW_g[Co/G, taps] = sum_n dy_n,g * col_n,g^T, items
+ * (g, output-channel chunk of kn_conv_gw_mc rows): dy rows are read in place and only col^T is
+ * packed, where the tap tiles would each re-pack all of dy for a thin GEMM. */
+static inline int kn_conv_gw_by_co(int64_t co_g, int64_t k_g) {
+  return k_g >= KN_NR && k_g <= KN_NC && co_g >= 2 * k_g;
+}
+static inline int64_t kn_conv_gw_mc(int64_t g, int64_t co_g) {
+  int64_t mc = kn_cdiv(kn_cdiv(co_g, kn_cdiv(4, g)), KN_MR) * KN_MR;
+  return mc > KN_GW_MT ? KN_GW_MT : mc;
+}
 static inline int64_t kn_conv_gw_items(int64_t g, int64_t co_g, int64_t k_g) {
-  (void)co_g;
+  if (kn_conv_gw_by_co(co_g, k_g)) return g * kn_cdiv(co_g, kn_conv_gw_mc(g, co_g));
   return g * kn_cdiv(k_g, kn_conv_gw_mt(g, k_g));
 }
 /* Generic GEMM C[m, n] = A * B: items (column tile, row chunk). */
