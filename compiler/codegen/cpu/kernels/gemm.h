@@ -72,25 +72,10 @@ KN_INLINE void kn_copyf(float *d, const float *s, int64_t n) {
   if (i + 2 < n) d[i + 2] = s[i + 2];
 }
 
-/* C[0..mr, 0..nr) (+)= A(mr x kc) * Bp(kc x NR strip). */
-KN_INLINE void kn_ukernel(int64_t kc, const float *A, int64_t ars, int64_t acs, int64_t mr,
-                          const float *Bp, float *C, int64_t ldc, int64_t nr, int acc) {
-  kn_v16 c[KN_MR][2];
-  const float *a[KN_MR];
-  for (int i = 0; i < KN_MR; i++) {
-    c[i][0] = (kn_v16){0};
-    c[i][1] = (kn_v16){0};
-    a[i] = A + (i < mr ? i : mr - 1) * ars;
-  }
-  for (int64_t r = 0; r < kc; r++) {
-    kn_v16 b0 = *(const kn_v16 *)(Bp + r * KN_NR);
-    kn_v16 b1 = *(const kn_v16 *)(Bp + r * KN_NR + 16);
-    for (int i = 0; i < KN_MR; i++) {
-      float ai = a[i][r * acs];
-      c[i][0] = c[i][0] + ai * b0;
-      c[i][1] = c[i][1] + ai * b1;
-    }
-  }
+/* C[0..mr, 0..nr) (+)= the micro-kernel accumulators c (KN_MR rows of two 16-float vectors):
+ * whole vectors when the strip is full, through a staging tile otherwise. Shared by every panel's
+ * micro-kernel (fp32 here, bf16 in gemm_bf16.h). */
+KN_INLINE void kn_ukernel_store(kn_v16 c[KN_MR][2], int64_t mr, float *C, int64_t ldc, int64_t nr, int acc) {
   if (nr == KN_NR) {
     for (int i = 0; i < KN_MR; i++) {
       if (i >= mr) break;
@@ -112,6 +97,28 @@ KN_INLINE void kn_ukernel(int64_t kc, const float *A, int64_t ars, int64_t acs, 
   }
   for (int64_t i = 0; i < mr; i++)
     for (int64_t j = 0; j < nr; j++) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
+}
+
+/* C[0..mr, 0..nr) (+)= A(mr x kc) * Bp(kc x NR strip). */
+KN_INLINE void kn_ukernel(int64_t kc, const float *A, int64_t ars, int64_t acs, int64_t mr,
+                          const float *Bp, float *C, int64_t ldc, int64_t nr, int acc) {
+  kn_v16 c[KN_MR][2];
+  const float *a[KN_MR];
+  for (int i = 0; i < KN_MR; i++) {
+    c[i][0] = (kn_v16){0};
+    c[i][1] = (kn_v16){0};
+    a[i] = A + (i < mr ? i : mr - 1) * ars;
+  }
+  for (int64_t r = 0; r < kc; r++) {
+    kn_v16 b0 = *(const kn_v16 *)(Bp + r * KN_NR);
+    kn_v16 b1 = *(const kn_v16 *)(Bp + r * KN_NR + 16);
+    for (int i = 0; i < KN_MR; i++) {
+      float ai = a[i][r * acs];
+      c[i][0] = c[i][0] + ai * b0;
+      c[i][1] = c[i][1] + ai * b1;
+    }
+  }
+  kn_ukernel_store(c, mr, C, ldc, nr, acc);
 }
 
 /* C[0..m, 0..nc) (+)= A(m x kc) * Bp, Bp holding ceil(nc / NR) strips of kc x NR. Rows go in

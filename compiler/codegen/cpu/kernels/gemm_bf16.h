@@ -107,10 +107,10 @@ KN_INLINE void kn_bf16_pack_a(int64_t m, int64_t kc, const float *A, int64_t ars
 /* C[0..mr, 0..nr) (+)= A rows (pair (i, q) at Ap[i * is + q * qs]) * one bf16 strip ([nq][2 * KN_NR]). */
 KN_INLINE void kn_bf16_ukernel(int64_t nq, const uint32_t *Ap, int64_t is, int64_t qs, const uint16_t *Bv, int64_t mr,
                                float *C, int64_t ldc, int64_t nr, int acc) {
-  __m512 c[KN_MR][2];
+  kn_v16 c[KN_MR][2];
   const uint32_t *a[KN_MR];
   for (int i = 0; i < KN_MR; i++) {
-    c[i][0] = c[i][1] = _mm512_setzero_ps();
+    c[i][0] = c[i][1] = (kn_v16){0};
     a[i] = Ap + (i < mr ? i : mr - 1) * is; /* rows past mr: computed, never stored */
   }
   for (int64_t q = 0; q < nq; q++) {
@@ -118,31 +118,11 @@ KN_INLINE void kn_bf16_ukernel(int64_t nq, const uint32_t *Ap, int64_t is, int64
     __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(Bv + q * 2 * KN_NR + 32));
     for (int i = 0; i < KN_MR; i++) {
       __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i][q * qs]);
-      c[i][0] = _mm512_dpbf16_ps(c[i][0], ai, b0);
-      c[i][1] = _mm512_dpbf16_ps(c[i][1], ai, b1);
+      c[i][0] = (kn_v16)_mm512_dpbf16_ps((__m512)c[i][0], ai, b0);
+      c[i][1] = (kn_v16)_mm512_dpbf16_ps((__m512)c[i][1], ai, b1);
     }
   }
-  if (nr == KN_NR) {
-    for (int i = 0; i < KN_MR; i++) {
-      if (i >= mr) break;
-      kn_v16 *d0 = (kn_v16 *)(C + i * ldc), *d1 = (kn_v16 *)(C + i * ldc + 16);
-      if (acc) {
-        *d0 = *d0 + (kn_v16)c[i][0];
-        *d1 = *d1 + (kn_v16)c[i][1];
-      } else {
-        *d0 = (kn_v16)c[i][0];
-        *d1 = (kn_v16)c[i][1];
-      }
-    }
-    return;
-  }
-  float t[KN_MR][KN_NR] __attribute__((aligned(64)));
-  for (int i = 0; i < KN_MR; i++) {
-    _mm512_store_ps(&t[i][0], c[i][0]);
-    _mm512_store_ps(&t[i][16], c[i][1]);
-  }
-  for (int64_t i = 0; i < mr; i++)
-    for (int64_t j = 0; j < nr; j++) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
+  kn_ukernel_store(c, mr, C, ldc, nr, acc);
 }
 
 /* kn_gemm_panel with bf16 operands: C[0..m, 0..nc) (+)= A(m x kc) * Bp (float strips). */
