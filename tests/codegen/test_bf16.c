@@ -30,6 +30,7 @@
 
 #include "autodiff.h"
 #include "cg_harness.h"
+#include "kn_check.h"
 #include "codegen_cpu.h"
 #include "pipeline.h"
 #include "spec.h"
@@ -45,20 +46,10 @@
  * scale itself. */
 #define KN_BF16_MODEL_TOL 1e-1
 
-static int passed, failed;
 
-static void result(bool ok, const char *what) {
-  if (ok) passed++;
-  else {
-    failed++;
-    printf("FAILED: %s\n", what);
-  }
-}
-
-static bool is_gemm(kn_op op) {
-  return op == KN_OP_CONV2D || op == KN_OP_CONV2D_GRAD_INPUT || op == KN_OP_CONV2D_GRAD_WEIGHT ||
-         op == KN_OP_LINEAR || op == KN_OP_LINEAR_GRAD_INPUT || op == KN_OP_LINEAR_GRAD_WEIGHT;
-}
+/* The ops --cpu-math=bf16 runs on bf16 panels: the op table's HEAVY class (conv2d, linear and
+ * their gradients). */
+static bool is_gemm(kn_op op) { return kn_op_table[op].cls == KN_CLASS_HEAVY; }
 
 /* "op|shapes|attrs" of node n: its shape class. */
 static char *class_key(const kn_graph *g, const kn_node *n) {
@@ -66,7 +57,7 @@ static char *class_key(const kn_graph *g, const kn_node *n) {
   int len = snprintf(key, sizeof key, "%d|", n->op);
   for (int i = 0; i < n->n_in; i++) len += snprintf(key + len, sizeof key - (size_t)len, "%s|", kn_shape_str(g->vals[n->in[i]].shape, s));
   len += snprintf(key + len, sizeof key - (size_t)len, "%s|", kn_shape_str(g->vals[n->out[0]].shape, s));
-  if (n->op != KN_OP_LINEAR && n->op != KN_OP_LINEAR_GRAD_INPUT && n->op != KN_OP_LINEAR_GRAD_WEIGHT)
+  if (kn_op_table[n->op].attrs & KN_A(KERNEL)) /* the conv family's window */
     snprintf(key + len, sizeof key - (size_t)len, "%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld",
              (long long)kn_node_pair(n, KN_ATTR_KERNEL, 0), (long long)kn_node_pair(n, KN_ATTR_KERNEL, 1),
              (long long)kn_node_pair(n, KN_ATTR_STRIDE, 0), (long long)kn_node_pair(n, KN_ATTR_STRIDE, 1),
@@ -208,11 +199,11 @@ static int nodes(const char *dir, const char *model, bool amx) {
   cg_begin(&c, g);
   c.cpu_math = KN_CPU_MATH_BF16;
   c.round_bf16 = true;
-  result(cg_check(&c, what), what);
+  kn_check_named(cg_check(&c, what), what);
   printf("control (must report mismatches): the same kernels vs the unrounded interpreter\n");
   c.round_bf16 = false;
   snprintf(what, sizeof what, "%s: control, bf16 kernels differ from the unrounded interpreter", model);
-  result(!cg_check(&c, "control"), what);
+  kn_check_named(!cg_check(&c, "control"), what);
   cg_end(&c);
   for (int j = 0; j < nk; j++) free(keys[j]);
   free(keys);
@@ -247,10 +238,10 @@ static int train(const char *dir, const char *model) {
     c.no_export = true;
     c.cpu_math = KN_CPU_MATH_BF16;
     c.tol = KN_BF16_MODEL_TOL;
-    result(cg_check(&c, what), what);
+    kn_check_named(cg_check(&c, what), what);
     cg_end(&c);
   } else
-    result(false, "inference passes");
+    kn_check_named(false, "inference passes");
   kn_graph_dispose(infer);
   kn_graph *tg = kn_graph_clone(s->graph);
   kn_diag d;
@@ -268,10 +259,10 @@ static int train(const char *dir, const char *model) {
     c.steps = 3;
     c.cpu_math = KN_CPU_MATH_BF16;
     c.tol = KN_BF16_MODEL_TOL;
-    result(cg_check(&c, what), what);
+    kn_check_named(cg_check(&c, what), what);
     cg_end(&c);
   } else
-    result(false, "autodiff/passes");
+    kn_check_named(false, "autodiff/passes");
   kn_graph_dispose(tg);
   kn_spec_dispose(s);
   return 0;
@@ -321,18 +312,18 @@ static int asm_checks(void) {
   int t, v;
   bool ok = compile_asm("sapphirerapids", KN_CPU_MATH_BF16, &t, &v, msg, sizeof msg);
   snprintf(what, sizeof what, "sapphirerapids bf16: AMX tdpbf16ps in the code (%d), no vdpbf16ps (%d) %s", t, v, msg);
-  result(ok && t > 0 && v == 0, what);
+  kn_check_named(ok && t > 0 && v == 0, what);
   ok = compile_asm("cooperlake", KN_CPU_MATH_BF16, &t, &v, msg, sizeof msg);
   snprintf(what, sizeof what, "cooperlake bf16: vdpbf16ps in the code (%d), no tdpbf16ps (%d) %s", v, t, msg);
-  result(ok && v > 0 && t == 0, what);
+  kn_check_named(ok && v > 0 && t == 0, what);
   ok = compile_asm("sapphirerapids", KN_CPU_MATH_FP32, &t, &v, msg, sizeof msg);
   snprintf(what, sizeof what, "sapphirerapids fp32: neither (%d, %d) %s", t, v, msg);
-  result(ok && v == 0 && t == 0, what);
+  kn_check_named(ok && v == 0 && t == 0, what);
   static const char *const none[] = {"x86-64-v3", "skylake-avx512"};
   for (int i = 0; i < 2; i++) {
     ok = compile_asm(none[i], KN_CPU_MATH_BF16, &t, &v, msg, sizeof msg);
     snprintf(what, sizeof what, "%s bf16: compile error naming avx512bf16 (\"%s\")", none[i], msg);
-    result(!ok && strstr(msg, "avx512bf16"), what);
+    kn_check_named(!ok && strstr(msg, "avx512bf16"), what);
   }
   return 0;
 }
@@ -344,6 +335,5 @@ int main(int argc, char **argv) {
   else if (argc == 2 && !strcmp(argv[1], "asm")) rc = asm_checks();
   else fprintf(stderr, "usage: test_codegen_bf16 nodes DIR MODEL [amx] | train DIR MODEL | asm\n");
   if (rc) return rc;
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return kn_check_summary();
 }

@@ -19,6 +19,7 @@
 
 #include "autodiff.h"
 #include "cg_harness.h"
+#include "kn_check.h"
 #include "codegen_cpu.h"
 #include "kernel_groups.h"
 #include "pass_plugin.h"
@@ -26,15 +27,6 @@
 #include "spec.h"
 #include "util.h"
 
-static int passed, failed;
-
-static void result(bool ok, const char *what) {
-  if (ok) passed++;
-  else {
-    failed++;
-    printf("FAILED: %s\n", what);
-  }
-}
 
 static bool run_passes(kn_graph *g, int level, kn_pipeline_mode mode) {
   kn_pipeline_options o;
@@ -82,7 +74,7 @@ static void check_calls(kn_graph *g, const char *what) {
            what, f.calls, u.calls, f.fused_nodes, f.fused_runs, f.kernel_fns, kn_kernels_count(g));
   printf("%s; internal values %d, arena %lld -> %lld bytes\n", w, f.internal_values, (long long)u.work_size,
          (long long)f.work_size);
-  result(f.calls == u.calls - (f.fused_nodes - f.fused_runs) && f.fused_runs > 0 && f.internal_values > 0 &&
+  kn_check_named(f.calls == u.calls - (f.fused_nodes - f.fused_runs) && f.fused_runs > 0 && f.internal_values > 0 &&
              f.calls >= kn_kernels_count(g) && u.fused_runs == 0 && f.kernel_fns == kn_kernels_count(g),
          w);
 }
@@ -95,7 +87,7 @@ static void check_model(const char *path) {
   char what[512];
   if (!s) {
     kn_diag_print(&d, stdout);
-    result(false, path);
+    kn_check_named(false, path);
     kn_diag_free(&d);
     return;
   }
@@ -103,7 +95,7 @@ static void check_model(const char *path) {
   kn_graph *plain = kn_graph_inference_clone(s->graph);
   kn_cpu_entry_stats a = compile_stats(plain, false), b = compile_stats(plain, true);
   snprintf(what, sizeof what, "%s: -O0 graph: same calls with and without fusion (%d, %d)", path, a.calls, b.calls);
-  result(a.calls == b.calls && a.fused_runs == 0 && a.work_size <= b.work_size, what);
+  kn_check_named(a.calls == b.calls && a.fused_runs == 0 && a.work_size <= b.work_size, what);
   kn_graph_dispose(plain);
 
   kn_graph *infer = kn_graph_inference_clone(s->graph);
@@ -113,10 +105,10 @@ static void check_model(const char *path) {
     cg_case c;
     cg_begin(&c, infer);
     setup(&c, c.g);
-    result(cg_check(&c, what), what);
+    kn_check_named(cg_check(&c, what), what);
     cg_end(&c);
   } else
-    result(false, "inference passes");
+    kn_check_named(false, "inference passes");
   kn_graph_dispose(infer);
 
   kn_graph *train = kn_graph_clone(s->graph);
@@ -130,10 +122,10 @@ static void check_model(const char *path) {
     setup(&c, c.g);
     c.keep_grads = true;
     c.steps = 3;
-    result(cg_check(&c, what), what);
+    kn_check_named(cg_check(&c, what), what);
     cg_end(&c);
   } else
-    result(false, "autodiff/passes");
+    kn_check_named(false, "autodiff/passes");
   kn_graph_dispose(train);
   kn_spec_dispose(s);
   kn_diag_free(&d);
@@ -193,21 +185,21 @@ static void check_conv_ep(void) {
   kn_spec *s = kn_spec_load_string("conv_ep.yaml", conv_ep_spec, &so, &d);
   if (!s) {
     kn_diag_print(&d, stdout);
-    result(false, "conv_ep spec");
+    kn_check_named(false, "conv_ep spec");
     kn_diag_free(&d);
     return;
   }
   kn_graph *g = kn_graph_inference_clone(s->graph);
-  result(conv_ep_case(g, 2, KN_PIPELINE_INFER, 0, "conv_ep -O2 inference") == 3,
+  kn_check_named(conv_ep_case(g, 2, KN_PIPELINE_INFER, 0, "conv_ep -O2 inference") == 3,
          "conv_ep -O2 inference: 3 conv epilogues (bn+relu, bias+bn+relu, bn+add+relu), interpreter equal");
   kn_graph_dispose(g);
   g = kn_graph_inference_clone(s->graph);
-  result(conv_ep_case(g, 0, KN_PIPELINE_INFER, 0, "conv_ep -O0 inference") == 0, "conv_ep -O0: no conv epilogue");
+  kn_check_named(conv_ep_case(g, 0, KN_PIPELINE_INFER, 0, "conv_ep -O0 inference") == 0, "conv_ep -O0: no conv epilogue");
   kn_graph_dispose(g);
   g = kn_graph_clone(s->graph);
   bool ok = kn_autodiff(g, &s->train, NULL, &d);
   if (!ok) kn_diag_print(&d, stdout);
-  result(ok && conv_ep_case(g, 2, KN_PIPELINE_TRAIN, 3, "conv_ep -O2 training, 3 steps") == 5 && last_conv_stats == 5,
+  kn_check_named(ok && conv_ep_case(g, 2, KN_PIPELINE_TRAIN, 3, "conv_ep -O2 training, 3 steps") == 5 && last_conv_stats == 5,
          "conv_ep -O2 training: 5 conv epilogues gathering BN statistics (3 forward convs: batch mean and "
          "variance; the 2 grad-input convs not on the image: batchnorm2d_grad's sums), interpreter equal");
   kn_graph_dispose(g);
@@ -218,8 +210,7 @@ static void check_conv_ep(void) {
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "--conv-ep")) {
     check_conv_ep();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return kn_check_summary();
   }
   if (argc >= 2 && !strncmp(argv[1], "--load-pass=", 12)) {
     kn_diag d;
@@ -237,6 +228,5 @@ int main(int argc, char **argv) {
   char *p = kn_fmt("%s/%s", argv[1], argv[2]);
   check_model(p);
   free(p);
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return kn_check_summary();
 }

@@ -13,19 +13,11 @@
 
 #include "autodiff.h"
 #include "cg_harness.h"
+#include "kn_check.h"
 #include "codegen_cpu.h"
 #include "spec.h"
 #include "util.h"
 
-static int passed, failed;
-
-static void result(bool ok, const char *what) {
-  if (ok) passed++;
-  else {
-    failed++;
-    printf("FAILED: %s\n", what);
-  }
-}
 
 static void check_model(const char *path) {
   kn_diag d;
@@ -36,7 +28,7 @@ static void check_model(const char *path) {
   if (!s) {
     kn_diag_print(&d, stdout);
     snprintf(what, sizeof what, "%s: load", path);
-    result(false, what);
+    kn_check_named(false, what);
     kn_diag_free(&d);
     return;
   }
@@ -46,7 +38,7 @@ static void check_model(const char *path) {
   cg_begin(&c, infer);
   cg_setup_model_inputs(&c, c.g);
   snprintf(what, sizeof what, "%s: forward", path);
-  result(cg_check(&c, what), what);
+  kn_check_named(cg_check(&c, what), what);
   cg_end(&c);
   kn_graph_dispose(infer);
   /* training steps */
@@ -59,12 +51,12 @@ static void check_model(const char *path) {
     c.keep_grads = true;
     c.steps = 3;
     snprintf(what, sizeof what, "%s: 3 training steps", path);
-    result(cg_check(&c, what), what);
+    kn_check_named(cg_check(&c, what), what);
     cg_end(&c);
   }
   if (!ok) {
     snprintf(what, sizeof what, "%s: autodiff", path);
-    result(false, what);
+    kn_check_named(false, what);
   }
   kn_graph_dispose(train);
   kn_spec_dispose(s);
@@ -93,8 +85,7 @@ int main(int argc, char **argv) {
       n++;
     }
     if (dir) closedir(dir);
-    if (!n) result(false, "no *_tiny.yaml models found");
+    if (!n) kn_check_named(false, "no *_tiny.yaml models found");
   }
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return kn_check_summary();
 }

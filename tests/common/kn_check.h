@@ -4,6 +4,7 @@
  *   CHECK(cond)              counts a check; a failure prints "file:line: check failed: cond"
  *   CHECK_MSG(cond, fmt,...) counts a check; a failure prints "FAIL file:line: cond: <message>"
  *   kn_check_count(ok)       counts a result decided elsewhere (returns ok)
+ *   kn_check_named(ok, what) counts it too; a failure prints "FAILED: what" on stdout
  *   return kn_check_summary(); at the end of main: prints the line, 1 on any failure, else 0
  *
  * The counters are private to each file. A test built from several files that all count checks
@@ -25,6 +26,11 @@ static int kn_check_passed, kn_check_failed;
 static inline bool kn_check_count(bool ok) {
   if (ok) kn_check_passed++;
   else kn_check_failed++;
+  return ok;
+}
+
+static inline bool kn_check_named(bool ok, const char *what) {
+  if (!kn_check_count(ok)) printf("FAILED: %s\n", what);
   return ok;
 }
 
