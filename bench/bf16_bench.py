@@ -41,38 +41,19 @@ CASES = {
 
 # The PyTorch side, run as `python -c TORCH_WORKER ...` in bench/: one timing per call.
 TORCH_WORKER = r"""
-import sys, time, torch, torch.nn.functional as F
+import sys, time, torch
 import torch_models
 name, mode, batch, size, threads, iters, amp = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7]), sys.argv[7]
 torch.set_num_threads(threads)
 torch.manual_seed(0)
-def resnet_attention_ft():  # models/resnet_attention_finetune.yaml, if torch_models.py has no twin yet
-    nn = torch.nn
-    trunk = torch_models.resnet50()[:-4]
-    for p in trunk.parameters():
-        p.requires_grad_(False)
-    return nn.Sequential(trunk, nn.Conv2d(2048, 256, 3, 1, 1), nn.BatchNorm2d(256), nn.ReLU(),
-                         torch_models.ResAttention(256, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(128, 10), nn.LogSoftmax(1))
-models = dict(getattr(torch_models, "MODELS", {"sample_resnet": torch_models.sample_resnet, "resnet50": torch_models.resnet50}))
-models.setdefault("resnet_attention_ft", resnet_attention_ft)
+models = torch_models.MODELS
 if name not in models:
     print("missing"); sys.exit(0)
 model = models[name]()
 x = torch.rand(batch, 3, size, size) * 2 - 1
 labels = torch.arange(batch) % 10
-opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.001, momentum=0.9)
 model.train(mode == "train_step")
-def step():
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=(amp == "bf16")):
-        if mode == "forward":
-            with torch.no_grad():
-                model(x)
-            return
-        opt.zero_grad()
-        loss = F.nll_loss(model(x).float(), labels)
-    loss.backward()
-    opt.step()
+step = torch_models.make_step(model, x, labels, mode, amp == "bf16")
 step()
 w0, c0 = time.perf_counter(), time.process_time()
 for _ in range(iters):

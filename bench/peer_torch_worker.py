@@ -15,24 +15,8 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 import torch_models
-
-
-def make_step(model, x, labels, mode):
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.001, momentum=0.9)
-
-    def step():
-        if mode == "forward":
-            with torch.no_grad():
-                model(x)
-            return
-        opt.zero_grad()
-        F.nll_loss(model(x), labels).backward()
-        opt.step()
-
-    return step
 
 
 def main():
@@ -60,7 +44,7 @@ def main():
             m = torch.compile(m)
         elif variant != "eager":
             raise SystemExit(f"unknown variant {variant}")
-        return make_step(m, xi, labels, mode)
+        return torch_models.make_step(m, xi, labels, mode)
 
     print(f"ready flops={flops} version={torch.__version__}", flush=True)
     for line in sys.stdin:

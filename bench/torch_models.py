@@ -138,6 +138,25 @@ def conv_flops(model, x, mode):
     return total
 
 
+def make_step(model, x, labels, mode, amp=False):
+    """One iteration of `mode`: "forward" (no grad) or a training step (NLL, SGD momentum 0.9);
+    amp=True runs the forward pass under torch.autocast("cpu", torch.bfloat16)."""
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.001, momentum=0.9)
+
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            if mode == "forward":
+                with torch.no_grad():
+                    model(x)
+                return
+            opt.zero_grad()
+            loss = F.nll_loss(model(x).float(), labels)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
 def main():
     name, mode, batch, size, threads, iters = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
     torch.set_num_threads(threads)
@@ -145,17 +164,7 @@ def main():
     model = MODELS[name]()
     x = torch.rand(batch, 3, size, size) * 2 - 1
     labels = torch.arange(batch) % 10
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.001, momentum=0.9)
-
-    def step():
-        if mode == "forward":
-            with torch.no_grad():
-                model(x)
-            return
-        opt.zero_grad()
-        F.nll_loss(model(x), labels).backward()
-        opt.step()
-
+    step = make_step(model, x, labels, mode)
     model.train(mode == "train_step")
     step()  # warm-up
     t0 = time.perf_counter()
