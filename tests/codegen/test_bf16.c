@@ -32,6 +32,7 @@
 #include "cg_harness.h"
 #include "kn_check.h"
 #include "codegen_cpu.h"
+#include "kn_test_passes.h"
 #include "pipeline.h"
 #include "spec.h"
 #include "util.h"
@@ -213,24 +214,12 @@ static int nodes(const char *dir, const char *model, bool amx) {
   return 0;
 }
 
-static bool run_passes(kn_graph *g, kn_pipeline_mode mode) {
-  kn_pipeline_options o;
-  kn_pipeline_options_init(&o);
-  o.opt_level = 2;
-  kn_diag d;
-  kn_diag_init(&d);
-  bool ok = kn_pipeline_run(g, &o, mode, NULL, &d);
-  if (!ok) kn_diag_print(&d, stdout);
-  kn_diag_free(&d);
-  return ok;
-}
-
 static int train(const char *dir, const char *model) {
   kn_spec *s = load(dir, model);
   if (!s) return 1;
   char what[512];
   kn_graph *infer = kn_graph_inference_clone(s->graph);
-  if (run_passes(infer, KN_PIPELINE_INFER)) {
+  if (kn_test_run_passes(infer, 2, KN_PIPELINE_INFER)) {
     snprintf(what, sizeof what, "%s: -O2 inference in bf16 within %.0e of fp32", model, KN_BF16_MODEL_TOL);
     cg_case c;
     cg_begin(&c, infer);
@@ -246,7 +235,7 @@ static int train(const char *dir, const char *model) {
   kn_graph *tg = kn_graph_clone(s->graph);
   kn_diag d;
   kn_diag_init(&d);
-  bool ok = kn_autodiff(tg, &s->train, NULL, &d) && run_passes(tg, KN_PIPELINE_TRAIN);
+  bool ok = kn_autodiff(tg, &s->train, NULL, &d) && kn_test_run_passes(tg, 2, KN_PIPELINE_TRAIN);
   if (!ok) kn_diag_print(&d, stdout);
   kn_diag_free(&d);
   if (ok) {

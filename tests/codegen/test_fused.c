@@ -23,23 +23,11 @@
 #include "codegen_cpu.h"
 #include "kernel_groups.h"
 #include "pass_plugin.h"
+#include "kn_test_passes.h"
 #include "pipeline.h"
 #include "spec.h"
 #include "util.h"
 
-
-static bool run_passes(kn_graph *g, int level, kn_pipeline_mode mode) {
-  kn_pipeline_options o;
-  kn_pipeline_options_init(&o);
-  o.opt_level = level;
-  o.verify_each = true;
-  kn_diag d;
-  kn_diag_init(&d);
-  bool ok = kn_pipeline_run(g, &o, mode, NULL, &d);
-  if (!ok) kn_diag_print(&d, stdout);
-  kn_diag_free(&d);
-  return ok;
-}
 
 static kn_cpu_entry_stats compile_stats(kn_graph *g, bool no_fuse) {
   kn_cpu_options o;
@@ -99,7 +87,7 @@ static void check_model(const char *path) {
   kn_graph_dispose(plain);
 
   kn_graph *infer = kn_graph_inference_clone(s->graph);
-  if (run_passes(infer, 2, KN_PIPELINE_INFER)) {
+  if (kn_test_run_passes(infer, 2, KN_PIPELINE_INFER)) {
     snprintf(what, sizeof what, "%s: -O2 inference", path);
     check_calls(infer, what);
     cg_case c;
@@ -112,7 +100,7 @@ static void check_model(const char *path) {
   kn_graph_dispose(infer);
 
   kn_graph *train = kn_graph_clone(s->graph);
-  bool ok = kn_autodiff(train, &s->train, NULL, &d) && run_passes(train, 2, KN_PIPELINE_TRAIN);
+  bool ok = kn_autodiff(train, &s->train, NULL, &d) && kn_test_run_passes(train, 2, KN_PIPELINE_TRAIN);
   if (!ok) kn_diag_print(&d, stdout);
   if (ok) {
     snprintf(what, sizeof what, "%s: -O2 training, 3 steps", path);
@@ -160,7 +148,7 @@ static int last_conv_stats; /* conv_ep_case: of its conv epilogues, those gather
 
 /* Compiles and checks g against the interpreter; returns its conv epilogue count (-1: failed). */
 static int conv_ep_case(kn_graph *g, int level, kn_pipeline_mode mode, int steps, const char *what) {
-  if (!run_passes(g, level, mode)) return -1;
+  if (!kn_test_run_passes(g, level, mode)) return -1;
   kn_cpu_entry_stats st = compile_stats(g, false), u = compile_stats(g, true);
   printf("%s: %d conv epilogues (%d gathering BN statistics), %d sweeps over %d nodes, calls %d (unfused %d)\n",
          what, st.conv_epilogues, st.conv_stats, st.fused_runs, st.fused_nodes, st.calls, u.calls);

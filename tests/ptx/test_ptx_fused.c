@@ -18,6 +18,7 @@
 #include "emu_bufs.h"
 #include "interp_data.h"
 #include "kernel_groups.h"
+#include "kn_test_passes.h"
 #include "pipeline.h"
 #include "ptxas_check.h"
 #include "spec.h"
@@ -29,19 +30,6 @@ static void result(bool ok, const char *what) {
   if (ok) passed++;
   else failed++;
   printf("%s %s\n", ok ? "ok  " : "FAIL", what);
-}
-
-static bool run_passes(kn_graph *g, kn_pipeline_mode mode) {
-  kn_pipeline_options o;
-  kn_pipeline_options_init(&o);
-  o.opt_level = 2;
-  o.verify_each = true;
-  kn_diag d;
-  kn_diag_init(&d);
-  bool ok = kn_pipeline_run(g, &o, mode, NULL, &d);
-  if (!ok) kn_diag_print(&d, stdout);
-  kn_diag_free(&d);
-  return ok;
 }
 
 static bool lower(const kn_graph *g, bool fuse, kn_ptx_program *prog) {
@@ -82,7 +70,7 @@ static void check_infer(const kn_spec *s, const char *path) {
   snprintf(what, sizeof what, "%s: -O2 inference", path);
   kn_graph *g = kn_graph_inference_clone(s->graph);
   kn_ptx_program prog = {0};
-  if (run_passes(g, KN_PIPELINE_INFER) && check_launches(g, &prog, what)) {
+  if (kn_test_run_passes(g, 2, KN_PIPELINE_INFER) && check_launches(g, &prog, what)) {
     kn_interp *it = kn_interp_create(g);
     kn_interp_init_params(it, 42);
     kn_test_fill_inputs(g, it, 1234);
@@ -107,7 +95,7 @@ static void check_train(const kn_spec *s, const char *path, int steps) {
   kn_diag d;
   kn_diag_init(&d);
   kn_ptx_program prog = {0};
-  bool ok = kn_autodiff(g, &s->train, NULL, &d) && run_passes(g, KN_PIPELINE_TRAIN);
+  bool ok = kn_autodiff(g, &s->train, NULL, &d) && kn_test_run_passes(g, 2, KN_PIPELINE_TRAIN);
   if (!ok) kn_diag_print(&d, stdout);
   if (ok && check_launches(g, &prog, what)) {
     kn_interp *it = kn_interp_create(g);
@@ -152,7 +140,7 @@ static void check_ptxas(const kn_spec *s, const char *ptxas, const char *path) {
     kn_ptx_options o;
     kn_ptx_options_default(&o);
     kn_ptx_program *prog = NULL;
-    bool ok = (!mode || kn_autodiff(g, &s->train, NULL, &d)) && run_passes(g, mode ? KN_PIPELINE_TRAIN : KN_PIPELINE_INFER) &&
+    bool ok = (!mode || kn_autodiff(g, &s->train, NULL, &d)) && kn_test_run_passes(g, 2, mode ? KN_PIPELINE_TRAIN : KN_PIPELINE_INFER) &&
               kn_ptx_compile_graph(g, &o, &prog, &d);
     if (!ok) kn_diag_print(&d, stdout);
     ok = ok && prog->fused_launches > 0 && kn_test_ptxas(ptxas, prog->ptx, "sm_80", path) &&
